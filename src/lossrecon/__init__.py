@@ -1,0 +1,48 @@
+"""lossrecon: reconstruct training samples of piecewise-linear networks from loss values.
+
+import lossrecon as lr
+net = lr.ReLUNetwork([n, h1, ..., d_out])
+oracle = lr.NumpyLossOracle(net, inputs, targets)
+report = lr.evaluate(rec, inputs, targets)
+"""
+
+from lossrecon.activations import LWTA, Activation, LeakyReLU, Maxout, ReLU, make_activation
+from lossrecon.data import Dataset, load_dataset, synthetic
+from lossrecon.errors import (
+    ConfigurationError,
+    LossreconError,
+    MissingDependencyError,
+    OracleError,
+    QueryBudgetExceeded,
+)
+from lossrecon.evaluation import evaluate
+from lossrecon.network import ReLUNetwork
+from lossrecon.oracle import CountingOracle, LossOracle, NumpyLossOracle, weight_decay
+from lossrecon.reconstruction import Reconstruction
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LWTA",
+    "Activation",
+    "ConfigurationError",
+    "CountingOracle",
+    "Dataset",
+    "LeakyReLU",
+    "LossOracle",
+    "LossreconError",
+    "Maxout",
+    "MissingDependencyError",
+    "NumpyLossOracle",
+    "OracleError",
+    "QueryBudgetExceeded",
+    "ReLU",
+    "ReLUNetwork",
+    "Reconstruction",
+    "__version__",
+    "evaluate",
+    "load_dataset",
+    "make_activation",
+    "synthetic",
+    "weight_decay",
+]

@@ -1,0 +1,18 @@
+"""The ``lossrecon`` command line: one command a module, assembled here."""
+
+from __future__ import annotations
+
+import typer
+
+from lossrecon.cli import demo, evaluate
+
+app = typer.Typer(
+    name="lossrecon",
+    help="Reconstruct training samples from loss values, and audit what a loss leaks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("demo")(demo.demo)
+app.command("evaluate")(evaluate.evaluate)
+
+__all__ = ["app"]

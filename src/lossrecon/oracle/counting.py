@@ -1,0 +1,95 @@
+"""Query accounting and answer validation around any loss oracle.
+
+Every attack talks to its oracle through a :class:`CountingOracle`: it counts the rows
+evaluated, refuses a batch that would overrun the budget before sending it, and checks
+every answer, so a broken oracle can never produce a silent wrong result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossrecon.errors import ConfigurationError, OracleError, QueryBudgetExceeded
+
+__all__ = ["CountingOracle", "validate_oracle"]
+
+
+def validate_oracle(oracle: object) -> int:
+    """Check that an object looks like a loss oracle and return its N."""
+    n_params = getattr(oracle, "n_params", None)
+    if not callable(oracle):
+        raise OracleError(f"oracle {oracle!r} is not callable")
+    if isinstance(n_params, bool) or not isinstance(n_params, (int, np.integer)) or n_params < 1:
+        raise OracleError(
+            f"oracle {oracle!r} must have a positive integer attribute n_params, got {n_params!r}"
+        )
+    return int(n_params)
+
+
+class CountingOracle:
+    """Wrap an oracle: count queries, honour a budget, validate every answer.
+
+    Parameters
+    ----------
+    oracle:
+        any loss oracle (``n_params`` and ``__call__((K, N)) -> (K,)``).
+    budget:
+        the largest number of weight vectors that may be evaluated, or None for no limit.
+    """
+
+    def __init__(self, oracle: object, budget: int | None = None) -> None:
+        self.n_params = validate_oracle(oracle)
+        if budget is not None and budget < 0:
+            raise ConfigurationError(f"budget must be non-negative, got {budget}")
+        self.oracle = oracle
+        self.budget = budget
+        self.queries = 0
+        self.batches = 0
+        if hasattr(oracle, "reduction"):
+            self.reduction = oracle.reduction
+
+    @property
+    def remaining(self) -> int | None:
+        """Queries left in the budget, or None without a budget."""
+        return None if self.budget is None else self.budget - self.queries
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        """Evaluate a (K, N) batch (or one (N,) vector, returned as a (1,) array)."""
+        W = np.atleast_2d(np.asarray(W, dtype=np.float64))
+        if W.ndim != 2 or W.shape[1] != self.n_params:
+            raise ConfigurationError(f"queries must have shape (K, {self.n_params}), got {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ConfigurationError("queries must be finite")
+        k = W.shape[0]
+        if self.budget is not None and self.queries + k > self.budget:
+            raise QueryBudgetExceeded(self.budget, self.queries, k)
+        batch = self.batches
+        try:
+            answer = self.oracle(W)
+        except Exception as exc:
+            raise OracleError(
+                f"oracle raised {type(exc).__name__} on query batch {batch} "
+                f"(rows {self.queries}..{self.queries + k - 1}): {exc}"
+            ) from exc
+        self.queries += k
+        self.batches += 1
+        return self._checked(answer, k, batch)
+
+    def _checked(self, answer: object, k: int, batch: int) -> np.ndarray:
+        where = f"query batch {batch} ({k} rows)"
+        try:
+            losses = np.asarray(answer, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise OracleError(
+                f"oracle answered {type(answer).__name__} {answer!r:.80} to {where}, not numbers"
+            ) from exc
+        if losses.shape != (k,):
+            raise OracleError(f"oracle answered shape {losses.shape} to {where}; expected ({k},)")
+        bad = ~np.isfinite(losses)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise OracleError(
+                f"oracle answered {losses[rows[0]]} for row {rows[0]} of {where} "
+                f"({bad.sum()} non-finite values in all)"
+            )
+        return losses

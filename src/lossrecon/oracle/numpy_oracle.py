@@ -1,0 +1,89 @@
+"""The reference loss oracle: the paper's loss E(w) evaluated with numpy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from lossrecon.data import as_array
+from lossrecon.errors import ConfigurationError
+from lossrecon.network import ReLUNetwork
+from lossrecon.oracle.protocol import reduction_of, reduction_scale
+
+__all__ = ["NumpyLossOracle", "weight_decay"]
+
+Regularizer = Callable[[np.ndarray], np.ndarray]
+
+
+def weight_decay(strength: float) -> Regularizer:
+    """r(w) = strength / 2 * ||w||^2, vectorised over a (K, N) batch."""
+
+    def regularizer(W: np.ndarray) -> np.ndarray:
+        return 0.5 * strength * np.einsum("kn,kn->k", W, W)
+
+    return regularizer
+
+
+class NumpyLossOracle:
+    """E(w) = c * sum_i ||b_i - F_w(a_i)||^2 + r(w) for a batch of weight vectors.
+
+    Parameters
+    ----------
+    net:
+        the network F.
+    inputs, targets:
+        the training set, shapes (M, n) and (M, d_out) (a 1-D target is one output);
+        numpy arrays or torch tensors.
+    regularizer:
+        optional smooth r, a function from (K, N) weight vectors to (K,) values.
+    reduction:
+        "half_sum" (the paper's c = 1/2, default), "sum" (c = 1) or "mean"
+        (c = 1 / (M d_out), as ``MSELoss(reduction="mean")``).
+    max_chunk_bytes:
+        the working memory one chunk of weight vectors may use; batches are split so
+        that huge K never needs more.
+    """
+
+    def __init__(
+        self,
+        net: ReLUNetwork,
+        inputs: object,
+        targets: object,
+        regularizer: Regularizer | None = None,
+        reduction: str = "half_sum",
+        max_chunk_bytes: int = 256 * 2**20,
+    ) -> None:
+        x = as_array(inputs, "inputs")
+        y = as_array(targets, "targets")
+        if y.ndim == 1:
+            y = y[:, None]
+        if x.ndim != 2 or x.shape[1] != net.n_inputs:
+            raise ConfigurationError(f"inputs must have shape (M, {net.n_inputs}), got {x.shape}")
+        if y.shape != (x.shape[0], net.n_outputs):
+            raise ConfigurationError(
+                f"targets must have shape ({x.shape[0]}, {net.n_outputs}), got {y.shape}"
+            )
+        self.net = net
+        self.inputs = x
+        self.targets = y
+        self.regularizer = regularizer
+        self.reduction = reduction_of(None, reduction)
+        self.n_params = net.n_params
+        self._scale = reduction_scale(self.reduction, x.shape[0], net.n_outputs)
+        floats_per_row = x.shape[0] * sum(layer.shape[0] for layer in net.layers) * 3
+        self.chunk_rows = max(1, max_chunk_bytes // (8 * max(floats_per_row, net.n_params)))
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        """Losses for W of shape (K, N) (or (N,)): an array of shape (K,)."""
+        W = np.atleast_2d(np.asarray(W, dtype=np.float64))
+        losses = np.empty(W.shape[0])
+        for start in range(0, W.shape[0], self.chunk_rows):
+            chunk = W[start : start + self.chunk_rows]
+            residual = self.net.forward(chunk, self.inputs) - self.targets
+            losses[start : start + len(chunk)] = self._scale * np.einsum(
+                "kmd,kmd->k", residual, residual
+            )
+        if self.regularizer is not None:
+            losses += self.regularizer(W)
+        return losses
