@@ -32,3 +32,32 @@ def test_evaluate_command(tmp_path, rng):
     )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m.json").read_text())["recall"] == 1.0
+
+
+def test_virtual_prints_figure_2():
+    result = runner.invoke(app, ["virtual", "--widths", "2,2,1", "--node", "1,3"])
+    assert result.exit_code == 0, result.output
+    assert "x1*ω1*ω5 + x1*ω2*ω6 + x2*ω3*ω5 + x2*ω4*ω6" in result.output
+    assert "(2, 1, negative), (2, 2, negative)" in result.output
+
+
+def test_virtual_factor_view_and_latex():
+    result = runner.invoke(
+        app, ["virtual", "--widths", "2,2,1,2,1", "--node", "1,5", "--factor", "--latex"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ω_{10} ω_{8} + ω_{7} ω_{9}" in result.output
+    assert "Theorem 2.8 prediction: agrees" in result.output
+    assert "DISAGREES" not in result.output
+
+
+def test_virtual_bad_widths_is_a_usage_error():
+    result = runner.invoke(app, ["virtual", "--widths", "2,x,1", "--node", "1,3"])
+    assert result.exit_code == 2
+    assert "comma-separated integers" in result.output
+
+
+def test_library_errors_become_messages():
+    result = runner.invoke(app, ["virtual", "--widths", "2,2,1", "--node", "5,2"])
+    assert result.exit_code == 1
+    assert "no node (5, 2)" in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lossrecon.cli import demo, evaluate
+from lossrecon.cli import demo, evaluate, virtual
 
 app = typer.Typer(
     name="lossrecon",
@@ -14,5 +14,6 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("evaluate")(evaluate.evaluate)
+app.command("virtual")(virtual.virtual)
 
 __all__ = ["app"]

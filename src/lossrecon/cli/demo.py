@@ -8,11 +8,13 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from lossrecon.cli.common import reports_errors
 from lossrecon.data import load_dataset
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle import CountingOracle, NumpyLossOracle
 
 
+@reports_errors
 def demo(
     n_samples: Annotated[int, typer.Option(help="digits drawn from scikit-learn's set")] = 200,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lossrecon.cli.common import reports_errors
 from lossrecon.evaluation import evaluate as evaluate_reconstruction
 from lossrecon.reconstruction import Reconstruction
 
@@ -26,6 +27,7 @@ def metrics_table(report: dict[str, object], title: str = "Reconstruction metric
     return table
 
 
+@reports_errors
 def evaluate(
     reconstruction: Annotated[Path, typer.Argument(help="a .npz written by an attack")],
     truth: Annotated[
