@@ -6,6 +6,7 @@ oracle = lr.NumpyLossOracle(net, inputs, targets)
 report = lr.evaluate(rec, inputs, targets)
 """
 
+from lossrecon import attacks, symbolic
 from lossrecon.activations import LWTA, Activation, LeakyReLU, Maxout, ReLU, make_activation
 from lossrecon.data import Dataset, load_dataset, synthetic
 from lossrecon.errors import (
@@ -40,9 +41,11 @@ __all__ = [
     "ReLUNetwork",
     "Reconstruction",
     "__version__",
+    "attacks",
     "evaluate",
     "load_dataset",
     "make_activation",
+    "symbolic",
     "synthetic",
     "weight_decay",
 ]

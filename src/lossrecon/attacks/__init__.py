@@ -1,0 +1,6 @@
+"""Attacks: each takes a loss oracle and what the threat model grants, and returns a
+:class:`~lossrecon.Reconstruction`. None of them sees ground truth."""
+
+from lossrecon.attacks.chosen_weights import chosen_weights
+
+__all__ = ["chosen_weights"]

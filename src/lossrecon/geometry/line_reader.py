@@ -1,0 +1,261 @@
+"""Kinks of a continuous piecewise-quadratic function of one variable, from batched values.
+
+Along a line in weight space the loss of a routed ReLU unit is such a function: a
+quadratic between consecutive kinks, with a jump of f' and f'' at each. The reader
+evaluates a grid, finds maximal runs of points that lie on one quadratic (third
+differences vanish), and explains the gap between two runs by a single kink where the
+two quadratics meet. Gaps that one kink cannot explain are refined with new points, all
+of a round in one batch, until every gap is explained or too narrow to split.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Kink", "LineReading", "read_line"]
+
+# A gap's two quadratics are fitted on at most this many points beyond the run's edge
+# point: a weak kink hidden far inside a long run must not bend the fit at the gap.
+_LOCAL = 4
+# Witness points stand where a proposed kink bends f by this many times the noise level.
+_VISIBLE = 60.0
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A kink at ``t``: f' jumps by ``d1`` and f'' by ``d2`` (right minus left)."""
+
+    t: float
+    d1: float
+    d2: float
+
+
+@dataclass
+class LineReading:
+    """What reading a line found.
+
+    ``t`` and ``values`` hold every evaluated point, sorted; ``unresolved`` lists the
+    intervals (lo, hi) where kinks lay too close together to separate.
+    """
+
+    kinks: list[Kink]
+    t: np.ndarray
+    values: np.ndarray
+    unresolved: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.t)
+
+
+def _window_residuals(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each 4-point window, how far point 4 is from the quadratic through points 1-3,
+    and the factor by which that extrapolation amplifies noise in the values."""
+    t0, t1, t2, t3 = t[:-3], t[1:-2], t[2:-1], t[3:]
+    l0 = (t3 - t1) * (t3 - t2) / ((t0 - t1) * (t0 - t2))
+    l1 = (t3 - t0) * (t3 - t2) / ((t1 - t0) * (t1 - t2))
+    l2 = (t3 - t0) * (t3 - t1) / ((t2 - t0) * (t2 - t1))
+    residual = y[3:] - (l0 * y[:-3] + l1 * y[1:-2] + l2 * y[2:-1])
+    return residual, 1.0 + np.abs(l0) + np.abs(l1) + np.abs(l2)
+
+
+def _runs(clean: np.ndarray) -> list[tuple[int, int]]:
+    """Point ranges [first, last] covered by maximal stretches of clean windows."""
+    runs = []
+    start = None
+    for i, ok in enumerate(clean):
+        if ok and start is None:
+            start = i
+        if not ok and start is not None:
+            runs.append((start, i - 1 + 3))
+            start = None
+    if start is not None:
+        runs.append((start, len(clean) - 1 + 3))
+    return runs
+
+
+@dataclass(frozen=True)
+class _Quadratic:
+    """c0 + c1 u + c2 u^2 in u = (t - center) / scale: a well-conditioned fit of a run."""
+
+    center: float
+    scale: float
+    coef: np.ndarray
+
+    @classmethod
+    def fit(cls, t: np.ndarray, y: np.ndarray) -> _Quadratic:
+        center = 0.5 * (t[0] + t[-1])
+        scale = max(0.5 * (t[-1] - t[0]), np.finfo(float).tiny)
+        u = (t - center) / scale
+        coef = np.linalg.lstsq(np.vander(u, 3, increasing=True), y, rcond=None)[0]
+        return cls(center, scale, coef)
+
+    def derivatives(self, t: float) -> np.ndarray:
+        """(f, f', f'') at t."""
+        u = (t - self.center) / self.scale
+        c0, c1, c2 = self.coef
+        return np.array(
+            [c0 + c1 * u + c2 * u * u, (c1 + 2 * c2 * u) / self.scale, 2 * c2 / self.scale**2]
+        )
+
+
+def _single_kink(
+    left: _Quadratic,
+    right: _Quadratic,
+    lo: float,
+    hi: float,
+    interior_t: np.ndarray,
+    interior_y: np.ndarray,
+    tol: float,
+) -> Kink | None:
+    """The one kink in [lo, hi] that turns ``left`` into ``right``, if one explains the gap."""
+    mid = 0.5 * (lo + hi)
+    d0, d1, d2 = right.derivatives(mid) - left.derivatives(mid)
+    width = max(hi - lo, np.finfo(float).tiny)
+    if abs(d2) * width > 1e-12 * max(abs(d1), 1e-300):
+        disc = d1 * d1 - 2.0 * d2 * d0
+        # Where f' does not jump (a zero label) the root is double; f at the noise level
+        # tol moves the discriminant by about 2 |d2| tol, so that much counts as zero.
+        if abs(disc) <= 2.0 * abs(d2) * tol:
+            disc = 0.0
+        if disc < 0:
+            return None
+        root = np.sqrt(disc)
+        q = -(d1 + np.copysign(root, d1))
+        candidates = [q / d2] + ([2.0 * d0 / q] if q != 0 and disc > 0 else [])
+    elif d1 != 0:
+        candidates = [-d0 / d1]
+    else:
+        return None
+    slack = 1e-9 * width
+    inside = [u for u in candidates if lo - slack <= mid + u <= hi + slack]
+    if len(inside) != 1:
+        return None
+    tau = mid + inside[0]
+    for t, y in zip(interior_t, interior_y, strict=True):
+        side = left if t < tau else right
+        if abs(side.derivatives(t)[0] - y) > tol:
+            return None
+    jump1 = d1 + d2 * inside[0]
+    return Kink(float(tau), float(jump1), float(d2))
+
+
+def read_line(
+    f: Callable[[np.ndarray], np.ndarray],
+    lo: float,
+    hi: float,
+    *,
+    initial_points: int = 129,
+    rel_tol: float = 1e-13,
+    min_width: float | None = None,
+    max_rounds: int = 60,
+    max_points: int | None = None,
+) -> LineReading:
+    """Find the kinks of a continuous piecewise-quadratic f on [lo, hi].
+
+    ``f`` maps a 1-D array of positions to their values, one batch per round.
+    ``rel_tol`` is the noise level relative to max |f| below which a point counts as on
+    a quadratic; ``min_width`` (default 1e-12 of the interval) is the narrowest gap that
+    is still split; ``max_points`` caps the evaluations (then unexplained gaps are
+    reported as unresolved).
+    """
+    min_width = 1e-12 * (hi - lo) if min_width is None else min_width
+    t = np.linspace(lo, hi, initial_points)
+    y = np.asarray(f(t), dtype=float)
+    kinks: dict[tuple[float, float], Kink] = {}
+    unresolved: list[tuple[float, float]] = []
+    for _ in range(max_rounds):
+        order = np.argsort(t)
+        t, y = t[order], y[order]
+        tol = rel_tol * max(np.max(np.abs(y)), np.finfo(float).tiny)
+        residual, amplification = _window_residuals(t, y)
+        runs = _runs(np.abs(residual) <= tol * amplification)
+        new_points: list[np.ndarray] = []
+        unresolved = []
+        kinks = {}
+        if not runs:
+            new_points.append(_subdivide(t))
+        else:
+            if runs[0][0] > 0:
+                new_points.append(_subdivide(t[: runs[0][0] + 1]))
+            if runs[-1][1] < len(t) - 1:
+                new_points.append(_subdivide(t[runs[-1][1] :]))
+            for (a_left, b_left), (a_right, b_right) in itertools.pairwise(runs):
+                a_left, b_right = max(a_left, b_left - _LOCAL), min(b_right, a_right + _LOCAL)
+                q_left = _Quadratic.fit(t[a_left : b_left + 1], y[a_left : b_left + 1])
+                q_right = _Quadratic.fit(t[a_right : b_right + 1], y[a_right : b_right + 1])
+                first, last = min(b_left, a_right), max(b_left, a_right)
+                if first == last or a_right <= b_left:
+                    first, last = max(first - 1, a_left), min(last + 1, b_right)
+                interior = slice(b_left + 1, a_right)
+                kink = _single_kink(
+                    q_left, q_right, t[first], t[last], t[interior], y[interior], 4 * tol
+                )
+                witnesses = None if kink is None else _witnesses(kink, t[first], t[last], tol)
+                if kink is not None and not _significant(kink, t[a_left], t[b_right], tol):
+                    continue
+                if kink is not None and witnesses is None:
+                    kinks[(t[first], t[last])] = kink
+                elif kink is not None and t[last] - t[first] > min_width:
+                    new_points.append(witnesses)
+                elif t[last] - t[first] <= min_width:
+                    unresolved.append((float(t[first]), float(t[last])))
+                elif kink is None:
+                    new_points.append(_subdivide(t[first : last + 1]))
+        fresh = np.unique(np.concatenate(new_points)) if new_points else np.zeros(0)
+        fresh = fresh[~np.isin(fresh, t)]
+        if max_points is not None:
+            fresh = fresh[: max(0, max_points - len(t))]
+        if fresh.size == 0:
+            break
+        t = np.concatenate([t, fresh])
+        y = np.concatenate([y, np.asarray(f(fresh), dtype=float)])
+    else:
+        unresolved.append((float(lo), float(hi)))
+    order = np.argsort(t)
+    found = sorted(kinks.values(), key=lambda k: k.t)
+    return LineReading(found, t[order], y[order], unresolved)
+
+
+def _witness_distance(kink: Kink, tol: float) -> float:
+    """How far from a kink a point must be for the kink to bend f by _VISIBLE * tol."""
+    target = _VISIBLE * tol
+    a, b = abs(kink.d1), 0.5 * abs(kink.d2)
+    if b == 0.0:
+        return target / a if a > 0 else np.inf
+    return (-a + np.sqrt(a * a + 4.0 * b * target)) / (2.0 * b)
+
+
+def _witnesses(kink: Kink, lo: float, hi: float, tol: float) -> np.ndarray | None:
+    """Points to evaluate beside a proposed kink in the gap (lo, hi), or None to accept it.
+
+    Two close kinks can pass for one kink somewhere else; points just beside it tell
+    them apart, since between or beside a fake kink f follows neither quadratic. They
+    stand where the kink bends f clearly above noise, so a window through them still
+    sees it. Once the gap's ends are that close to the kink, it is accepted.
+    """
+    delta = _witness_distance(kink, tol)
+    if max(kink.t - lo, hi - kink.t) <= 1.5 * delta:
+        return None
+    points = np.array([kink.t - delta, kink.t + delta])
+    return points[(points > lo) & (points < hi)]
+
+
+def _significant(kink: Kink, left_end: float, right_end: float, tol: float) -> bool:
+    """Whether the kink bends f by clearly more than noise across the runs beside it.
+
+    A smooth function read at a fine scale can leave two nearly equal quadratics side by
+    side; a real kink bends f by far more than the noise over the runs' extent.
+    """
+    reach = max(kink.t - left_end, right_end - kink.t)
+    return abs(kink.d1) * reach + 0.5 * abs(kink.d2) * reach**2 > 100.0 * tol
+
+
+def _subdivide(t: np.ndarray) -> np.ndarray:
+    """Three new points inside every interval of the sorted points t."""
+    lo, hi = t[:-1], t[1:]
+    return (lo[:, None] + (hi - lo)[:, None] * np.array([0.25, 0.5, 0.75])).ravel()
