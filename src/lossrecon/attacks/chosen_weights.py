@@ -3,35 +3,40 @@
 The method (docs/chosen-weights.md has the derivation):
 
 1. **Chart.** Route one unit, first-layer row P + tQ, to the output and read the loss
-   along t (two lines, (P, Q) and (Q, P), so every sample's hyperplane is met once). Each
-   kink is a sample: its position t_j is where (P + t_j Q) · a_j = 0, and the jumps of E'
-   and E'' give sign(Q · a_j) and rough sizes of Q · a_j and v · b_j.
+   along t (two lines, P + tQ and Q + tP, so every sample's hyperplane is met once with
+   |t| <= 1). Each kink is a sample: its position t_j is where (P + t_j Q) · a_j = 0, and
+   the jumps of E' and E'' estimate Q · a_j and v0 · b_j.
 2. **Isolation.** Three paths with rows w_a, w_b = (w_a + w_c)/2, w_c and outputs
    (1, -2, 1) v give F(a) = v * (relu(w_a·a) - 2 relu(w_b·a) + relu(w_c·a)), which is 0
    for every sample whose hyperplane lies outside the bracket (θ_a, θ_c) of the chart.
    A bracket around t_j alone makes the loss depend on sample j only:
-   E = C + λ/2 ||w||² + κ (||ν y v||² - 2 ν y v·b_j), one equation for the hat value y.
+   E = C + λ/2 ||w||² + κ (F² - 2 F v·b_j), one equation for the hat value y.
 3. **Coordinates.** Adding ε e_k to the three rows adds ±ε (e_k · a_j) to y: one query
    per sample and coordinate, plus one unperturbed query per sample.
 4. **Labels.** With a_j known, y is known, and the same isolated query with output
    direction e_m gives (b_j)_m exactly: one query per label component.
+5. **Signs.** The hat is even in a_j; the sign comes from the chart (the side on which
+   the kink's sample is active), which kinks close together can blur.
+6. **Passes.** A new pass reads fresh chart lines from which everything recovered so
+   far is subtracted: only what is missing or wrong still bends the loss there. Missing
+   samples (kinks too close to separate, failed checks) are measured there; an
+   upside-down sample leaves a kink of a telltale shape and is negated in place.
 
-C (the loss at F = 0) and the weight-decay strength λ come from three queries with a
-zero first layer. Every query of a phase goes to the oracle as one batch.
+C (the loss at F = 0) and the weight-decay strength λ come from queries with a zero
+first layer. Every query of a phase goes to the oracle as one batch.
 """
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import ConfigurationError
-from lossrecon.geometry import read_line
+from lossrecon.geometry import Kink, LineReading, read_line
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
 from lossrecon.oracle.protocol import reduction_of, reduction_scale
@@ -46,32 +51,59 @@ _SAFETY = 0.25  # the perturbation uses this share of the room the bracket leave
 # The isolated sample's share of the loss is made this many times the chart loss: the
 # rounding of the cancelled far samples then weighs little against it.
 _TARGET = 1e6
-_SIGN_SPACINGS = 2.0  # a sign is decided on this many mean kink spacings each side
-_SIGN_GROUP = 6  # at most this many nearby kinks share a sign decision
 _RESIDUAL_LIMIT = 1e-8  # relative inconsistency beyond which a sample is rejected
 _DYNAMIC_RANGE = 1e-9  # kinks fainter than this share of the median are not isolated
+_BLOCK = 512  # samples per block in vectorised all-pairs checks
 _SCREEN = 1e3  # a bracket whose hat value is off the chart's estimate by this factor fails
+_PASSES = 6  # chart passes at most
+_PEEL_NOISE = 1e-9  # relative error assumed of a recovered sample's share of the loss
+_SAME_KINK = 1e-9  # a kink this close to a known sample's hyperplane is that sample
+# An upside-down sample leaves a kink without an E' jump, located only as a double root:
+# it is matched to the nearest known hyperplane within this many mean spacings.
+_NEAR_KINK = 2.0
+
+
+@dataclass(frozen=True)
+class _Chart:
+    """Two lines through the plane of P and Q: side 0 is P + tQ, side 1 is Q + tP."""
+
+    p: np.ndarray
+    q: np.ndarray
+
+    def line(self, side: int) -> tuple[np.ndarray, np.ndarray]:
+        return (self.p, self.q) if side == 0 else (self.q, self.p)
+
+    def place(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Side, position and Q_side · a of known inputs (k, n'), each with |t| <= 1."""
+        pa, qa = coords @ self.p, coords @ self.q
+        side = (np.abs(pa) > np.abs(qa)).astype(int)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            position = np.where(side == 0, -pa / qa, -qa / pa)
+        return side, np.nan_to_num(position), np.where(side == 0, qa, pa)
 
 
 @dataclass
 class _Samples:
-    """What the chart lines say about each sample j (one entry per kink).
+    """Everything one pass knows about the samples' hyperplanes in its chart.
 
-    ``chart`` 0 means the line P + tQ, 1 the line Q + tP; ``position`` is t_j there;
-    ``sigma`` estimates Q_c · a_j (signed); ``beta`` estimates v0 · b_j.
+    ``side``, ``position`` (t_j on that side's line) and ``sigma`` (Q_side · a_j, signed)
+    for every sample, measured or known; ``beta`` estimates v0 · b_j; ``measure`` marks
+    the kinks this pass isolates (the others are known samples, kept as neighbours).
     """
 
-    chart: np.ndarray
+    chart: _Chart
+    side: np.ndarray
     position: np.ndarray
     sigma: np.ndarray
     beta: np.ndarray
+    measure: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.chart)
+        return len(self.side)
 
-    def in_chart(self, chart: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every sample's position and sigma seen in the given chart."""
-        same = self.chart == chart
+    def on_side(self, side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample's position and sigma seen on the given side's line."""
+        same = self.side == side
         with np.errstate(divide="ignore"):
             flipped = np.where(self.position != 0, 1.0 / self.position, np.inf)
         position = np.where(same, self.position, flipped)
@@ -83,8 +115,8 @@ class _Samples:
 class _Isolation:
     """The brackets of the samples being measured.
 
-    ``index`` picks them out of the chart's samples; ``gap`` holds every sample's
-    bracket room (the distance to its nearest neighbour in its chart, at most 1);
+    ``index`` picks them out of the pass's samples; ``gap`` holds every sample's
+    bracket room (the distance to its nearest neighbour on its line, at most 1);
     ``amplitude`` scales rows and outputs of their coordinate queries; ``beta`` is
     v0 · b_j, first as the chart estimates it, later exact. Each sample's output
     direction is ±v0, oriented once (``orient``) so that its v · b_j <= 0: then the hat
@@ -96,6 +128,7 @@ class _Isolation:
     gap: np.ndarray
     amplitude: np.ndarray
     beta: np.ndarray
+    orient: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.orient = np.where(self.beta > 0, -1.0, 1.0)
@@ -106,11 +139,38 @@ class _Isolation:
 
     @property
     def sign(self) -> np.ndarray:
-        """sign(Q_c · a_j) from the chart: how ε e_k moves the hat value."""
+        """sign(Q · a_j) from the chart: how ε e_k moves the hat value."""
         return np.sign(self.samples.sigma[self.index])
 
     def output_direction(self, v0: np.ndarray) -> np.ndarray:
         return self.orient[:, None] * v0[None, :]
+
+    def subset(self, keep: np.ndarray) -> _Isolation:
+        kept = _Isolation(
+            self.samples, self.index[keep], self.gap, self.amplitude[keep], self.beta[keep]
+        )
+        kept.orient = self.orient[keep]
+        return kept
+
+
+@dataclass
+class _Known:
+    """Samples recovered so far, in augmented coordinates (bias last when present)."""
+
+    coords: np.ndarray
+    labels: np.ndarray
+    residual: np.ndarray
+
+    def add(self, coords: np.ndarray, labels: np.ndarray, residual: np.ndarray) -> None:
+        self.coords = np.vstack([self.coords, coords])
+        self.labels = np.vstack([self.labels, labels])
+        self.residual = np.concatenate([self.residual, residual])
+
+    def drop(self, wrong: np.ndarray) -> None:
+        keep = np.ones(len(self.coords), dtype=bool)
+        keep[wrong] = False
+        self.coords, self.labels = self.coords[keep], self.labels[keep]
+        self.residual = self.residual[keep]
 
 
 class _Attack:
@@ -131,78 +191,174 @@ class _Attack:
         self.kappa = kappa
         self.rng = rng
         self.progress = progress
-        self.charts = self._random_charts()
         self.v0 = self._unit(rng.normal(size=net.n_outputs))
         self.warnings: list[str] = []
         self.loss_scale = 0.0
-        self.readings: list = []
+        self.found = 0
+        self.kinks_seen = 0
 
     @staticmethod
     def _unit(x: np.ndarray) -> np.ndarray:
         return x / np.linalg.norm(x)
 
-    def _random_charts(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _random_chart(self) -> _Chart:
         p = self._unit(self.rng.normal(size=self.dim))
         q = self.rng.normal(size=self.dim)
-        q = self._unit(q - (q @ p) * p)
-        return [(p, q), (q, p)]
+        return _Chart(p, self._unit(q - (q @ p) * p))
 
-    def _report(self, phase: str, found: int) -> None:
+    def _report(self, phase: str) -> None:
         if self.progress is not None:
-            self.progress(phase, self.oracle.queries, found)
+            self.progress(phase, self.oracle.queries, self.found)
 
     def query(self, rows: np.ndarray, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Losses and squared weight norms for (K, 3, n') rows and (K, 3, d) outputs."""
         W = self.router.weights(rows, outputs)
         return self.oracle(W), np.einsum("kn,kn->k", W, W)
 
+    def line_weights(self, p: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Weight vectors routing the single row p + t q along v0."""
+        rows = np.zeros((len(t), 3, self.dim))
+        rows[:, 0] = p + t[:, None] * q
+        outputs = np.zeros((len(t), 3, self.net.n_outputs))
+        outputs[:, 0] = self.v0
+        return self.router.weights(rows, outputs)
+
+    def shares(
+        self,
+        p: np.ndarray,
+        q: np.ndarray,
+        t: np.ndarray,
+        coords: np.ndarray,
+        labels: np.ndarray,
+        sign: float = 1.0,
+    ) -> np.ndarray:
+        """Each sample's share of the loss along p + t q (inputs times ``sign``): (T, k)."""
+        s = sign * ((coords @ p)[None, :] + t[:, None] * (coords @ q)[None, :])
+        phi = self.router.gain * np.maximum(s, 0) + self.router.slope * s
+        return self.kappa * (phi**2 - 2 * phi * (labels @ self.v0)[None, :])
+
     # -- 1. the chart -------------------------------------------------------------
-    def read_chart(self, chart: int) -> list:
-        p, q = self.charts[chart]
+    def read_side(self, chart: _Chart, side: int, known: _Known) -> LineReading:
+        """Read one chart line, minus the shares of every known sample."""
+        p, q = chart.line(side)
+        noise = None
+        if len(known.coords):
+            grid = np.linspace(-_SPAN, _SPAN, 257)
+            known_share = np.abs(self.shares(p, q, grid, known.coords, known.labels)).sum(1)
+            noise = 1e-13 * self.loss_scale + _PEEL_NOISE * float(known_share.max())
 
         def along(t: np.ndarray) -> np.ndarray:
-            rows = np.zeros((len(t), 3, self.dim))
-            rows[:, 0] = p + t[:, None] * q
-            outputs = np.zeros((len(t), 3, self.net.n_outputs))
-            outputs[:, 0] = self.v0
-            losses, _ = self.query(rows, outputs)
-            self._report("chart", 0)
+            losses = self.oracle(self.line_weights(p, q, t))
+            self._report("chart")
+            if len(known.coords):
+                losses = losses - self.shares(p, q, t, known.coords, known.labels).sum(1)
             return losses
 
-        reading = read_line(along, -_SPAN, _SPAN)
-        self.readings.append(reading)
-        self.loss_scale = max(self.loss_scale, float(np.max(np.abs(reading.values))))
+        reading = read_line(along, -_SPAN, _SPAN, noise=noise)
+        if not len(known.coords):
+            self.loss_scale = max(self.loss_scale, float(np.max(np.abs(reading.values))))
         if reading.unresolved:
             self.warnings.append(
-                f"{len(reading.unresolved)} stretches of chart line {chart} held kinks too "
-                "close together to separate; samples there may be missing"
+                f"{len(reading.unresolved)} stretches of a chart line held kinks too close "
+                "together to separate; samples there may be missing"
             )
-        return reading.kinks
+        return reading
 
-    def chart_samples(self) -> _Samples:
-        kinks = [self.read_chart(0), self.read_chart(1)]
-        chart, position, d1, d2 = [], [], [], []
-        for c, found in enumerate(kinks):
-            for k in found:
-                if abs(k.t) < 1.0 or (c == 0 and abs(k.t) == 1.0):
-                    chart.append(c)
-                    position.append(k.t)
-                    d1.append(k.d1)
-                    d2.append(k.d2)
-        chart_arr = np.array(chart, dtype=int)
-        d1_arr, d2_arr = np.array(d1), np.array(d2)
+    def kink_estimates(self, kinks: list[tuple[int, Kink]]) -> tuple[np.ndarray, ...]:
+        """Side, position, Q · a and v0 · b estimated from each kink's jumps."""
+        side = np.array([s for s, _ in kinks], dtype=int)
+        position = np.array([k.t for _, k in kinks])
+        d1 = np.array([k.d1 for _, k in kinks])
+        d2 = np.array([k.d2 for _, k in kinks])
+        square = 1.0 - self.router.slope**2
+        sigma_abs = np.sqrt(np.abs(d2) / (2 * self.kappa * abs(square)))
+        sigma = np.sign(d2) * np.sign(square) * sigma_abs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.nan_to_num(-d1 / (2 * self.kappa * self.router.gain * sigma_abs))
+        return side, position, sigma, beta
+
+    def chart_samples(self, chart: _Chart, readings: list[LineReading], known: _Known) -> _Samples:
+        """The pass's samples: its kinks (to measure) and the known samples (neighbours).
+
+        A kink on a known sample's hyperplane means that sample was recovered wrong. If
+        its input is upside down, the kink is exactly the difference of the two signs: E'
+        does not jump and E'' jumps by -2 times the sample's own jump; the sample is then
+        negated in place. Otherwise (a wrong input or label) it is dropped from ``known``
+        and measured again from the kink. Either way the readings are corrected for the
+        change, so that they show the loss minus the shares of ``known`` as it now is.
+        """
+        kinks = [
+            (side, k)
+            for side, reading in enumerate(readings)
+            for k in reading.kinks
+            if abs(k.t) < 1.0 or (side == 0 and abs(k.t) == 1.0)
+        ]
+        self.kinks_seen = len(kinks)
         if self.kappa is None:
-            self.kappa = 1.0 / (max(len(chart), 1) * self.net.n_outputs)
+            self.kappa = 1.0 / (max(len(kinks), 1) * self.net.n_outputs)
             self.warnings.append(
-                f"reduction 'mean' without n_samples: assumed M = {len(chart)} (the kinks "
+                f"reduction 'mean' without n_samples: assumed M = {len(kinks)} (the kinks "
                 "found); duplicates would make every scale wrong by the same factor"
             )
+        known_side, known_position, known_sigma = chart.place(known.coords)
         square = 1.0 - self.router.slope**2
-        sigma_abs = np.sqrt(np.abs(d2_arr) / (2 * self.kappa * abs(square)))
-        sigma = np.sign(d2_arr) * np.sign(square) * sigma_abs
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = -d1_arr / (2 * self.kappa * self.router.gain * sigma_abs)
-        return _Samples(chart_arr, np.array(position), sigma, np.nan_to_num(beta))
+        own_d2 = 2 * self.kappa * square * np.sign(known_sigma) * known_sigma**2
+        own_d1 = 2 * self.kappa * self.router.gain * np.abs(known_sigma * (known.labels @ self.v0))
+        spacing = 2 * _SPAN / max(len(known.coords), 1)
+        measure, negate, drop = [], [], []
+        for side, kink in kinks:
+            distance = np.where(known_side == side, np.abs(known_position - kink.t), np.inf)
+            mismatch = np.abs(kink.d2 + 2 * own_d2) / np.maximum(np.abs(2 * own_d2), 1e-300)
+            mismatch[distance > _NEAR_KINK * spacing] = np.inf
+            j = int(np.argmin(mismatch)) if len(mismatch) else -1
+            if j >= 0 and mismatch[j] <= 0.1 and abs(kink.d1) <= 0.1 * own_d1[j]:
+                negate.append(j)
+                continue
+            nearest = int(np.argmin(distance)) if len(distance) else -1
+            if nearest >= 0 and distance[nearest] <= _SAME_KINK * (1 + abs(kink.t)):
+                drop.append(nearest)
+            measure.append((side, kink))
+        before = (known.coords.copy(), known.labels)
+        known.coords[negate] *= -1
+        keep = np.ones(len(known.coords), dtype=bool)
+        keep[drop] = False
+        self.correct_readings(chart, readings, before, (known.coords, known.labels), keep)
+        known.drop(np.array(drop, dtype=int))
+        side, position, sigma, beta = self.kink_estimates(measure)
+        return _Samples(
+            chart,
+            np.concatenate([side, known_side[keep]]),
+            np.concatenate([position, known_position[keep]]),
+            np.concatenate(
+                [
+                    sigma,
+                    np.where(np.isin(np.arange(len(keep)), negate), -1, 1)[keep]
+                    * known_sigma[keep],
+                ]
+            ),
+            np.concatenate([beta, (known.labels @ self.v0)]),
+            np.concatenate([np.ones(len(side), bool), np.zeros(int(keep.sum()), bool)]),
+        )
+
+    def correct_readings(
+        self,
+        chart: _Chart,
+        readings: list[LineReading],
+        before: tuple[np.ndarray, np.ndarray],
+        after: tuple[np.ndarray, np.ndarray],
+        keep: np.ndarray,
+    ) -> None:
+        """Re-base readings taken with the shares of ``before`` subtracted onto ``after``
+        restricted to ``keep`` (same rows; negated rows differ)."""
+        changed = keep & np.any(before[0] != after[0], axis=1) | ~keep
+        if not changed.any():
+            return
+        for side, reading in enumerate(readings):
+            p, q = chart.line(side)
+            old = self.shares(p, q, reading.t, before[0][changed], before[1][changed]).sum(1)
+            new_rows = changed & keep
+            new = self.shares(p, q, reading.t, after[0][new_rows], after[1][new_rows]).sum(1)
+            reading.values = reading.values + old - new
 
     # -- baseline: C and weight decay --------------------------------------------
     def calibrate(self, scale: float) -> tuple[float, float]:
@@ -223,19 +379,18 @@ class _Attack:
         return float(losses[0] - 0.5 * slope * norms[0]), float(slope)
 
     # -- 2. isolation brackets ----------------------------------------------------
-    def brackets(self, samples: _Samples) -> np.ndarray:
-        """Each sample's bracket room: distance to the nearest other kink in its chart."""
+    @staticmethod
+    def brackets(samples: _Samples) -> np.ndarray:
+        """Each sample's bracket room: distance to the nearest other kink on its line."""
         gaps = np.empty(len(samples))
-        for c in (0, 1):
-            position, _ = samples.in_chart(c)
-            mine = np.flatnonzero(samples.chart == c)
+        for side in (0, 1):
+            position, _ = samples.on_side(side)
+            mine = np.flatnonzero(samples.side == side)
             ordered = np.sort(position)
             rank = np.searchsorted(ordered, position[mine])
             left = np.where(rank > 0, position[mine] - ordered[np.maximum(rank - 1, 0)], np.inf)
-            has_right = rank + 1 < len(ordered)
-            right = np.where(
-                has_right, ordered[np.minimum(rank + 1, len(ordered) - 1)] - position[mine], np.inf
-            )
+            right_index = np.minimum(rank + 1, len(ordered) - 1)
+            right = np.where(rank + 1 < len(ordered), ordered[right_index] - position[mine], np.inf)
             gaps[mine] = np.minimum(left, right)
         return np.minimum(gaps, 1.0)
 
@@ -249,12 +404,13 @@ class _Attack:
         """(K, 3, n') rows of the brackets, moved by ε_j e_k if given, times ``scale``.
 
         Bracket j spans (t_j - g_j/2, t_j + g_j/6) with w_b in the middle; sample j's hat
-        value is |Q_c · a_j| g_j / 6 whatever its sign.
+        value is |Q · a_j| g_j / 6 whatever its sign.
         """
         samples, index, gap = isolated.samples, isolated.index, isolated.own_gap
-        charts = samples.chart[index]
-        p = np.stack([self.charts[c][0] for c in charts])
-        q = np.stack([self.charts[c][1] for c in charts])
+        lines = [samples.chart.line(side) for side in (0, 1)]
+        sides = samples.side[index]
+        p = np.where(sides[:, None] == 0, lines[0][0], lines[1][0])
+        q = np.where(sides[:, None] == 0, lines[0][1], lines[1][1])
         t = samples.position[index]
         thetas = np.stack([t - gap / 2, t - gap / 6, t + gap / 6], axis=1)
         rows = p[:, None, :] + thetas[:, :, None] * q[:, None, :]
@@ -272,86 +428,97 @@ class _Attack:
         self,
         losses: np.ndarray,
         norms: np.ndarray,
-        base: float,
-        decay: float,
+        baseline: tuple[float, float],
         isolated: _Isolation,
     ) -> np.ndarray:
         """Solve κ (F² - 2 F β) = Δ for F = gain * amplitude² * y, y >= 0 the hat value."""
+        base, decay = baseline
         delta = losses - base - 0.5 * decay * norms
         beta = isolated.orient * isolated.beta
         disc = np.maximum(beta**2 + delta / self.kappa, 0.0)
         return (beta + np.sqrt(disc)) / (self.router.gain * isolated.amplitude**2)
 
+    # -- the attack ---------------------------------------------------------------
     def run(self) -> Reconstruction:
-        samples = self.chart_samples()
-        self._report("chart", len(samples))
-        if len(samples) == 0:
-            warnings.warn(
-                "no kinks found: the loss looks smooth along every line read, so this "
-                "attack recovers nothing (is the oracle a piecewise-linear network?)",
-                stacklevel=3,
-            )
-            return self._result(np.zeros((0, self.net.n_inputs)), None, {})
+        d = self.net.n_outputs
+        known = _Known(np.zeros((0, self.dim)), np.zeros((0, d)), np.zeros(0))
+        for number in range(_PASSES):
+            before = (len(known.coords), known.coords.sum())
+            kinks = self.one_pass(known)
+            if kinks == 0 and number == 0:
+                warnings.warn(
+                    "no kinks found: the loss looks smooth along every line read, so this "
+                    "attack recovers nothing (is the oracle a piecewise-linear network?)",
+                    stacklevel=3,
+                )
+                return self._result(np.zeros((0, self.net.n_inputs)), np.zeros((0, d)), {})
+            if kinks == 0 or before == (len(known.coords), known.coords.sum()):
+                break
+        return self._finish(known, number + 1)
+
+    def one_pass(self, known: _Known) -> int:
+        """Chart, isolate and measure whatever is still missing; add it to ``known``.
+
+        Returns how many kinks the chart showed.
+        """
+        chart = self._random_chart()
+        readings = [self.read_side(chart, side, known) for side in (0, 1)]
+        samples = self.chart_samples(chart, readings, known)
+        measured = np.flatnonzero(samples.measure)
+        kinks = self.kinks_seen
+        if not len(measured):
+            return kinks
+        self._report("chart")
         gap = self.brackets(samples)
         y_unit = np.abs(samples.sigma) * gap / 6
-        index = np.flatnonzero(y_unit > _DYNAMIC_RANGE * np.median(y_unit))
-        if len(index) < len(samples):
+        index = measured[y_unit[measured] > _DYNAMIC_RANGE * np.median(y_unit[measured])]
+        if len(index) < len(measured):
             self.warnings.append(
-                f"{len(samples) - len(index)} kinks are too faint next to the others "
+                f"{len(measured) - len(index)} kinks are too faint next to the others "
                 f"(below {_DYNAMIC_RANGE:g} of the median) to isolate in float64"
             )
         target = np.sqrt(_TARGET * max(self.loss_scale, 1e-300) / self.kappa)
         amplitude = np.sqrt(target / y_unit[index])
-        base, decay = self.calibrate(float(amplitude.max()))
+        baseline = self.calibrate(float(amplitude.max()))
         isolated = _Isolation(samples, index, gap, amplitude, samples.beta[index])
-        isolated, base_answers = self.screen(isolated, y_unit[index], base, decay)
-        coords, raw, y0 = self.coordinates(isolated, base_answers, base, decay)
-        labels = self.labels(isolated, y0, base, decay)
+        isolated, base_answers = self.screen(isolated, y_unit[isolated.index], baseline)
+        coords, raw, y0 = self.coordinates(isolated, base_answers, baseline)
+        labels = self.labels(isolated, y0, baseline)
         isolated.beta = labels @ self.v0
-        y0 = self.hat_values(*raw[0][:2], base, decay, isolated)
+        y0 = self.hat_values(*raw[0][:2], baseline, isolated)
         for k, (losses, norms, epsilon) in enumerate(raw[1:]):
-            y = self.hat_values(losses, norms, base, decay, isolated)
+            y = self.hat_values(losses, norms, baseline, isolated)
             coords[:, k] = isolated.sign * (y - y0) / epsilon
-        flips = self.fix_signs(isolated, coords, labels, base, decay)
         rows = self.hat_rows(isolated, 1.0)[:, 2]
         size = np.linalg.norm(rows, axis=1) * np.linalg.norm(coords, axis=1)
         residual = np.abs(np.abs(np.einsum("kn,kn->k", rows, coords)) - y0) / size
-        return self._finish(len(samples), coords, labels, residual, flips)
+        good = residual <= _RESIDUAL_LIMIT
+        known.add(coords[good], labels[good], residual[good])
+        self.found = len(known.coords)
+        self._report("checked")
+        return kinks
 
     def screen(
-        self, isolated: _Isolation, expected: np.ndarray, base: float, decay: float
+        self, isolated: _Isolation, expected: np.ndarray, baseline: tuple[float, float]
     ) -> tuple[_Isolation, tuple[np.ndarray, np.ndarray]]:
         """Ask every bracket once, unperturbed, and keep those that isolate one sample.
 
-        A hat value far from the chart's estimate |Q_c · a_j| g_j / 6 (or not positive)
+        A hat value far from the chart's estimate |Q · a_j| g_j / 6 (or not positive)
         means the bracket holds no sample or several (kinks the chart merged). Returns
         the kept brackets and their answers (losses, squared weight norms).
         """
         outputs = self.hat_outputs(isolated.output_direction(self.v0), isolated.amplitude)
         losses, norms = self.query(self.hat_rows(isolated, isolated.amplitude), outputs)
-        y0 = self.hat_values(losses, norms, base, decay, isolated)
+        y0 = self.hat_values(losses, norms, baseline, isolated)
         with np.errstate(divide="ignore", invalid="ignore"):
             keep = (y0 > 0) & (np.abs(np.log(y0 / expected)) < np.log(_SCREEN))
-        if not keep.all():
-            self.warnings.append(
-                f"{int((~keep).sum())} brackets did not isolate a single sample (kinks the "
-                "chart could not separate); those samples are missing"
-            )
-        kept = _Isolation(
-            isolated.samples,
-            isolated.index[keep],
-            isolated.gap,
-            isolated.amplitude[keep],
-            isolated.beta[keep],
-        )
-        return kept, (losses[keep], norms[keep])
+        return isolated.subset(keep), (losses[keep], norms[keep])
 
     def coordinates(
         self,
         isolated: _Isolation,
         base_answers: tuple[np.ndarray, np.ndarray],
-        base: float,
-        decay: float,
+        baseline: tuple[float, float],
     ) -> tuple[np.ndarray, list, np.ndarray]:
         """Every coordinate of every isolated sample: one batch per coordinate with the
         brackets' rows moved by ε_j e_k, against the unperturbed answers.
@@ -362,9 +529,8 @@ class _Attack:
         m = len(isolated.index)
         outputs = self.hat_outputs(isolated.output_direction(self.v0), isolated.amplitude)
         losses, norms = base_answers
-        raw = [(losses, norms, None)]
-        y0 = self.hat_values(losses, norms, base, decay, isolated)
-        self._report("coordinates", m)
+        raw: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = [(losses, norms, None)]
+        y0 = self.hat_values(losses, norms, baseline, isolated)
         coords = np.zeros((m, self.dim))
         reach = self.reach_estimate(isolated.samples)
         for k in range(self.dim):
@@ -373,19 +539,22 @@ class _Attack:
             epsilon = _SAFETY * self.room(isolated, reach)
             rows = self.hat_rows(isolated, isolated.amplitude, direction, epsilon)
             losses, norms = self.query(rows, outputs)
-            y = self.hat_values(losses, norms, base, decay, isolated)
+            y = self.hat_values(losses, norms, baseline, isolated)
             coords[:, k] = isolated.sign * (y - y0) / epsilon
             raw.append((losses, norms, epsilon))
             reach[isolated.index] = np.maximum(reach[isolated.index], 4 * np.abs(coords[:, k]))
-            self._report("coordinates", m)
+            self._report("coordinates")
         return coords, raw, y0
 
-    def labels(self, isolated: _Isolation, y0: np.ndarray, base: float, decay: float) -> np.ndarray:
+    def labels(
+        self, isolated: _Isolation, y0: np.ndarray, baseline: tuple[float, float]
+    ) -> np.ndarray:
         """Every label component: sample j's bracket with output direction e_m.
 
         Rows and outputs are scaled so that the hat's output has size about 1; with the
         hat value y0 known, each answer is linear in (b_j)_m.
         """
+        base, decay = baseline
         m, d = len(isolated.index), self.net.n_outputs
         scale = 1.0 / np.sqrt(np.maximum(y0, 1e-300))
         rows = self.hat_rows(isolated, scale)
@@ -397,75 +566,12 @@ class _Attack:
             losses, norms = self.query(rows, self.hat_outputs(direction, scale))
             delta = losses - base - 0.5 * decay * norms
             labels[:, out] = (self.kappa * output**2 - delta) / (2 * self.kappa * output)
-            self._report("labels", m)
+            self._report("labels")
         return labels
-
-    def chart_contributions(
-        self, chart: int, t: np.ndarray, coords: np.ndarray, labels: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each sample's share of the chart loss at positions t, as recovered and with
-        its input negated: two (len(t), m) arrays."""
-        p, q = self.charts[chart]
-        s = (p @ coords.T)[None, :] + t[:, None] * (q @ coords.T)[None, :]
-        beta = labels @ self.v0
-        shares = []
-        for sign in (1.0, -1.0):
-            phi = self.router.gain * np.maximum(sign * s, 0) + self.router.slope * sign * s
-            shares.append(self.kappa * (phi**2 - 2 * phi * beta[None, :]))
-        return shares[0], shares[1]
-
-    def fix_signs(
-        self,
-        isolated: _Isolation,
-        coords: np.ndarray,
-        labels: np.ndarray,
-        base: float,
-        decay: float,
-    ) -> int:
-        """Negate the inputs whose negation explains what the chart lines measured.
-
-        Isolating brackets cannot tell a from -a (the hat is even in a), and the sign the
-        chart's jumps give is unreliable for kinks close together. Near each kink, the
-        chart values minus the prediction from everything recovered are fitted with a
-        quadratic trend (samples missing from the prediction add smooth pieces there) after
-        negating each combination of the nearby samples; the combination that leaves the
-        least misfit wins. Kinks close together bend the chart almost as one, so only
-        their signs together can be decided. Returns how many inputs were negated.
-        """
-        samples, index = isolated.samples, isolated.index
-        flipped = np.zeros(len(coords), dtype=bool)
-        for chart, reading in enumerate(self.readings):
-            p, q = self.charts[chart]
-            rows = np.zeros((len(reading.t), 3, self.dim))
-            rows[:, 0] = p + reading.t[:, None] * q
-            outputs = np.zeros((len(reading.t), 3, self.net.n_outputs))
-            outputs[:, 0] = self.v0
-            W = self.router.weights(rows, outputs)
-            smooth = base + 0.5 * decay * np.einsum("kn,kn->k", W, W)
-            now, negated = self.chart_contributions(chart, reading.t, coords, labels)
-            residual = reading.values - smooth - now.sum(axis=1)
-            swing = negated - now
-            position = samples.in_chart(chart)[0][index]
-            mine = np.flatnonzero(samples.chart[index] == chart)
-            spacing = 2.0 * _SPAN / max(len(mine), 1)
-            for j in mine:
-                reach = max(3.0 * isolated.own_gap[j], _SIGN_SPACINGS * spacing)
-                window = np.abs(reading.t - position[j]) <= reach
-                distance = np.abs(position - position[j])
-                nearby = np.argsort(distance)[:_SIGN_GROUP]
-                nearby = nearby[distance[nearby] <= reach]
-                u = (reading.t[window] - position[j]) / reach
-                trend = np.column_stack([np.ones_like(u), u, u * u])
-                if len(u) <= 3 + len(nearby):
-                    continue
-                flips = _best_flips(residual[window], swing[window][:, nearby], trend)
-                flipped[j] = flips[np.flatnonzero(nearby == j)[0]]
-        coords[flipped] *= -1
-        return int(flipped.sum())
 
     def reach_estimate(self, samples: _Samples) -> np.ndarray:
         """A generous first guess of max_k |e_k · a_j| per sample, from its two chart
-        projections |Q_c · a_j| and |P_c · a_j| = |t_j Q_c · a_j|."""
+        projections |Q · a_j| and |P · a_j| = |t_j Q · a_j|."""
         known = np.abs(samples.sigma) * np.hypot(1.0, samples.position)
         return 10.0 * np.sqrt(self.dim) * known
 
@@ -473,69 +579,47 @@ class _Attack:
         """Largest ε per measured sample that keeps its own pattern and keeps every other
         kink out of its bracket, if no |e_k · a_i| exceeds ``reach`` (one per sample)."""
         samples, gap = isolated.samples, isolated.gap
-        own = np.abs(samples.sigma) * gap / 6 / reach
         room = np.empty(len(isolated.index))
-        for slot, j in enumerate(isolated.index):
-            position, sigma = samples.in_chart(samples.chart[j])
+        for side in (0, 1):
+            slots = np.flatnonzero(samples.side[isolated.index] == side)
+            position, sigma = samples.on_side(side)
             mobility = reach / np.maximum(np.abs(sigma), 1e-300)
-            distance = np.abs(position - position[j])
-            distance[j] = np.inf
-            allowed = np.maximum(distance - gap[j] / 2, gap[j] / 2) / mobility
-            room[slot] = min(own[j], allowed.min())
+            for block in np.array_split(slots, max(1, len(slots) // _BLOCK)):
+                j = isolated.index[block]
+                distance = np.abs(position[None, :] - position[j, None])
+                distance[np.arange(len(j)), j] = np.inf
+                half = gap[j, None] / 2
+                allowed = np.maximum(distance - half, half) / mobility[None, :]
+                own = np.abs(sigma[j]) * gap[j] / 6 / reach[j]
+                room[block] = np.minimum(own, allowed.min(axis=1))
         return room
 
-    def _finish(
-        self,
-        n_kinks: int,
-        coords: np.ndarray,
-        labels: np.ndarray,
-        residual: np.ndarray,
-        flips: int,
-    ) -> Reconstruction:
-        good = residual <= _RESIDUAL_LIMIT
+    def _finish(self, known: _Known, passes: int) -> Reconstruction:
+        inputs, targets = known.coords, known.labels
         metadata: dict = {
             "attack": "chosen_weights",
-            "kinks_found": n_kinks,
-            "rejected": int(n_kinks - good.sum()),
-            "signs_fixed_from_chart": flips,
-            "residuals": residual[good].tolist(),
+            "passes": passes,
+            "residuals": known.residual.tolist(),
         }
-        inputs, targets = coords[good], labels[good]
         if self.net.bias:
             scale = inputs[:, -1].copy()
             inputs = inputs[:, :-1] / scale[:, None]
             targets = targets / scale[:, None]
             metadata["multiplicity"] = (scale**2).tolist()
-        if (~good).any():
-            self.warnings.append(
-                f"{int((~good).sum())} of {len(coords)} isolated samples failed their own "
-                f"check (residual > {_RESIDUAL_LIMIT}) and were left out"
-            )
         for message in self.warnings:
             warnings.warn(message, stacklevel=4)
         metadata["warnings"] = self.warnings
         return self._result(inputs, targets, metadata)
 
-    def _result(
-        self, inputs: np.ndarray, targets: np.ndarray | None, metadata: dict
-    ) -> Reconstruction:
+    def _result(self, inputs: np.ndarray, targets: np.ndarray, metadata: dict) -> Reconstruction:
         return Reconstruction(
             inputs=inputs,
-            targets=targets if targets is not None else np.zeros((0, self.net.n_outputs)),
+            targets=targets,
             scale_known=True,
             widths=list(self.net.widths),
             queries=self.oracle.queries,
             metadata=metadata,
         )
-
-
-def _best_flips(residual: np.ndarray, swings: np.ndarray, trend: np.ndarray) -> np.ndarray:
-    """Which columns of ``swings`` to subtract from ``residual`` so that what is left is
-    best fitted by ``trend`` (least squares): a boolean per column."""
-    combos = np.array(list(itertools.product((False, True), repeat=swings.shape[1])))
-    left = residual[:, None] - swings @ combos.T
-    fitted = trend @ np.linalg.lstsq(trend, left, rcond=None)[0]
-    return combos[np.argmin(((left - fitted) ** 2).sum(axis=0))]
 
 
 def chosen_weights(
@@ -557,7 +641,9 @@ def chosen_weights(
     evaluate the loss at any weights. ``reduction`` overrides the oracle's loss
     convention; with "mean", ``n_samples`` (M, duplicates included) fixes the scale.
     Every hidden layer needs room for three parallel paths. ``progress(phase, queries,
-    samples)`` is called as the attack goes.
+    samples)`` is called as the attack goes. Returns exact inputs and labels
+    (``scale_known``); ``metadata`` holds per-sample residuals, the passes run, warnings,
+    and with biases each sample's multiplicity.
     """
     n_params = validate_oracle(oracle)
     net = ReLUNetwork(widths, activation=activation, bias=bias, **activation_params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lossrecon.cli import demo, evaluate, virtual
+from lossrecon.cli import attack, demo, evaluate, virtual
 
 app = typer.Typer(
     name="lossrecon",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo.demo)
+app.command("attack")(attack.attack)
 app.command("evaluate")(evaluate.evaluate)
 app.command("virtual")(virtual.virtual)
 

@@ -151,6 +151,7 @@ def read_line(
     *,
     initial_points: int = 129,
     rel_tol: float = 1e-13,
+    noise: float | None = None,
     min_width: float | None = None,
     max_rounds: int = 60,
     max_points: int | None = None,
@@ -159,9 +160,9 @@ def read_line(
 
     ``f`` maps a 1-D array of positions to their values, one batch per round.
     ``rel_tol`` is the noise level relative to max |f| below which a point counts as on
-    a quadratic; ``min_width`` (default 1e-12 of the interval) is the narrowest gap that
-    is still split; ``max_points`` caps the evaluations (then unexplained gaps are
-    reported as unresolved).
+    a quadratic, unless an absolute ``noise`` level is given; ``min_width`` (default
+    1e-12 of the interval) is the narrowest gap that is still split; ``max_points`` caps
+    the evaluations (then unexplained gaps are reported as unresolved).
     """
     min_width = 1e-12 * (hi - lo) if min_width is None else min_width
     t = np.linspace(lo, hi, initial_points)
@@ -171,7 +172,7 @@ def read_line(
     for _ in range(max_rounds):
         order = np.argsort(t)
         t, y = t[order], y[order]
-        tol = rel_tol * max(np.max(np.abs(y)), np.finfo(float).tiny)
+        tol = noise if noise is not None else rel_tol * max(np.max(np.abs(y)), 1e-300)
         residual, amplification = _window_residuals(t, y)
         runs = _runs(np.abs(residual) <= tol * amplification)
         new_points: list[np.ndarray] = []

@@ -1,0 +1,80 @@
+"""``lossrecon attack``: run an attack against an oracle defined in a Python file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lossrecon.activations import activation_names
+from lossrecon.attacks import chosen_weights
+from lossrecon.cli.common import parse_ints, reports_errors
+from lossrecon.cli.progress import attack_progress
+from lossrecon.errors import ConfigurationError
+
+
+def load_factory(spec: str) -> object:
+    """Call ``factory`` in ``FILE.py`` for a spec "FILE.py:factory" and return the oracle."""
+    path_text, _, name = spec.rpartition(":")
+    if not path_text or not name:
+        raise ConfigurationError(f"--oracle must look like FILE.py:factory, got {spec!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise ConfigurationError(f"oracle file {path} does not exist")
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ConfigurationError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise ConfigurationError(f"{path} has no callable {name!r}")
+    return factory()
+
+
+@reports_errors
+def attack(
+    oracle: Annotated[str, typer.Option(help="FILE.py:factory, a function returning the oracle")],
+    widths: Annotated[str, typer.Option(help="the target's widths, e.g. 64,32,16,10")],
+    out: Annotated[Path, typer.Option(help="where to save the reconstruction (.npz)")],
+    activation: Annotated[
+        str, typer.Option(help=f"one of {', '.join(activation_names())}")
+    ] = "relu",
+    slope: Annotated[float, typer.Option(help="leaky ReLU slope")] = 0.01,
+    pieces: Annotated[int, typer.Option(help="maxout pieces or LWTA block size")] = 2,
+    bias: Annotated[bool, typer.Option(help="the target's layers have biases")] = False,
+    budget: Annotated[int | None, typer.Option(help="most oracle queries allowed")] = None,
+    reduction: Annotated[
+        str | None, typer.Option(help="half_sum, sum or mean (default: the oracle's own)")
+    ] = None,
+    n_samples: Annotated[
+        int | None, typer.Option(help="training-set size M, for the 'mean' reduction")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+) -> None:
+    """Recover training inputs and labels when the architecture is known (chosen weights)."""
+    target = load_factory(oracle)
+    params: dict[str, float | int] = {}
+    if activation == "leaky_relu":
+        params["slope"] = slope
+    elif activation in ("maxout", "lwta"):
+        params["k"] = pieces
+    with attack_progress(quiet) as progress:
+        rec = chosen_weights(
+            target,
+            parse_ints(widths, "--widths"),
+            activation=activation,
+            bias=bias,
+            budget=budget,
+            reduction=reduction,
+            n_samples=n_samples,
+            random_state=seed,
+            progress=progress,
+            **params,
+        )
+    rec.save(out)
+    Console().print(f"Recovered {rec.n_samples} samples with {rec.queries:,} queries; saved {out}")
