@@ -61,3 +61,65 @@ def test_library_errors_become_messages():
     result = runner.invoke(app, ["virtual", "--widths", "2,2,1", "--node", "5,2"])
     assert result.exit_code == 1
     assert "no node (5, 2)" in result.output
+
+
+ORACLE_FILE = """
+import numpy as np
+import lossrecon as lr
+
+def oracle():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(12, 5)), rng.normal(size=(12, 3))
+    np.savez(__file__.replace(".py", "_truth.npz"), inputs=x, targets=y)
+    return lr.NumpyLossOracle(lr.ReLUNetwork([5, 4, 3]), x, y)
+"""
+
+
+def test_attack_then_evaluate(tmp_path):
+    source = tmp_path / "target.py"
+    source.write_text(ORACLE_FILE)
+    out = tmp_path / "rec.npz"
+    result = runner.invoke(
+        app,
+        [
+            "attack",
+            "--oracle",
+            f"{source}:oracle",
+            "--widths",
+            "5,4,3",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Recovered 12 samples" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(out),
+            "--truth",
+            str(tmp_path / "target_truth.npz"),
+            "--json",
+            str(tmp_path / "m.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["recall"] == 1.0 and report["input_rel_error_max"] < 1e-8
+
+
+def test_attack_reports_a_bad_oracle_spec(tmp_path):
+    result = runner.invoke(
+        app, ["attack", "--oracle", "missing.py:f", "--widths", "5,4,3", "--out", "x.npz"]
+    )
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_demo_recovers_digits_and_saves_a_picture(tmp_path):
+    result = runner.invoke(app, ["demo", "--n-samples", "60", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "digits.png").stat().st_size > 1000
+    rec = lr.Reconstruction.load(tmp_path / "reconstruction.npz")
+    assert rec.n_samples == 60
