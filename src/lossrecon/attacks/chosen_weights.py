@@ -61,6 +61,7 @@ _SAME_KINK = 1e-9  # a kink this close to a known sample's hyperplane is that sa
 # An upside-down sample leaves a kink without an E' jump, located only as a double root:
 # it is matched to the nearest known hyperplane within this many mean spacings.
 _NEAR_KINK = 2.0
+_SIGNATURE = 0.1  # relative tolerance on the jumps of an upside-down sample's kink
 
 
 @dataclass(frozen=True)
@@ -230,10 +231,9 @@ class _Attack:
         t: np.ndarray,
         coords: np.ndarray,
         labels: np.ndarray,
-        sign: float = 1.0,
     ) -> np.ndarray:
-        """Each sample's share of the loss along p + t q (inputs times ``sign``): (T, k)."""
-        s = sign * ((coords @ p)[None, :] + t[:, None] * (coords @ q)[None, :])
+        """Each sample's share of the loss along p + t q: an array (T, k)."""
+        s = (coords @ p)[None, :] + t[:, None] * (coords @ q)[None, :]
         phi = self.router.gain * np.maximum(s, 0) + self.router.slope * s
         return self.kappa * (phi**2 - 2 * phi * (labels @ self.v0)[None, :])
 
@@ -305,40 +305,37 @@ class _Attack:
         own_d2 = 2 * self.kappa * square * np.sign(known_sigma) * known_sigma**2
         own_d1 = 2 * self.kappa * self.router.gain * np.abs(known_sigma * (known.labels @ self.v0))
         spacing = 2 * _SPAN / max(len(known.coords), 1)
-        measure, negate, drop = [], [], []
+        negate = np.zeros(len(known.coords), dtype=bool)
+        drop = np.zeros(len(known.coords), dtype=bool)
+        measure = []
         for side, kink in kinks:
             distance = np.where(known_side == side, np.abs(known_position - kink.t), np.inf)
             mismatch = np.abs(kink.d2 + 2 * own_d2) / np.maximum(np.abs(2 * own_d2), 1e-300)
-            mismatch[distance > _NEAR_KINK * spacing] = np.inf
+            mismatch[(distance > _NEAR_KINK * spacing) | negate] = np.inf
             j = int(np.argmin(mismatch)) if len(mismatch) else -1
-            if j >= 0 and mismatch[j] <= 0.1 and abs(kink.d1) <= 0.1 * own_d1[j]:
-                negate.append(j)
+            if j >= 0 and mismatch[j] <= _SIGNATURE and abs(kink.d1) <= _SIGNATURE * own_d1[j]:
+                negate[j] = True
                 continue
             nearest = int(np.argmin(distance)) if len(distance) else -1
             if nearest >= 0 and distance[nearest] <= _SAME_KINK * (1 + abs(kink.t)):
-                drop.append(nearest)
+                drop[nearest] = True
             measure.append((side, kink))
+        drop &= ~negate
         before = (known.coords.copy(), known.labels)
         known.coords[negate] *= -1
-        keep = np.ones(len(known.coords), dtype=bool)
-        keep[drop] = False
-        self.correct_readings(chart, readings, before, (known.coords, known.labels), keep)
-        known.drop(np.array(drop, dtype=int))
+        self.correct_readings(chart, readings, before, (known.coords, known.labels), ~drop)
+        known.drop(np.flatnonzero(drop))
+        known_side, known_position, known_sigma = chart.place(known.coords)
         side, position, sigma, beta = self.kink_estimates(measure)
-        return _Samples(
+        samples = _Samples(
             chart,
-            np.concatenate([side, known_side[keep]]),
-            np.concatenate([position, known_position[keep]]),
-            np.concatenate(
-                [
-                    sigma,
-                    np.where(np.isin(np.arange(len(keep)), negate), -1, 1)[keep]
-                    * known_sigma[keep],
-                ]
-            ),
-            np.concatenate([beta, (known.labels @ self.v0)]),
-            np.concatenate([np.ones(len(side), bool), np.zeros(int(keep.sum()), bool)]),
+            np.concatenate([side, known_side]),
+            np.concatenate([position, known_position]),
+            np.concatenate([sigma, known_sigma]),
+            np.concatenate([beta, known.labels @ self.v0]),
+            np.concatenate([np.ones(len(side), bool), np.zeros(len(known_side), bool)]),
         )
+        return samples, int(negate.sum() + drop.sum())
 
     def correct_readings(
         self,
@@ -443,31 +440,29 @@ class _Attack:
         d = self.net.n_outputs
         known = _Known(np.zeros((0, self.dim)), np.zeros((0, d)), np.zeros(0))
         for number in range(_PASSES):
-            before = (len(known.coords), known.coords.sum())
-            kinks = self.one_pass(known)
-            if kinks == 0 and number == 0:
+            changes = self.one_pass(known)
+            if number == 0 and self.kinks_seen == 0:
                 warnings.warn(
                     "no kinks found: the loss looks smooth along every line read, so this "
                     "attack recovers nothing (is the oracle a piecewise-linear network?)",
                     stacklevel=3,
                 )
                 return self._result(np.zeros((0, self.net.n_inputs)), np.zeros((0, d)), {})
-            if kinks == 0 or before == (len(known.coords), known.coords.sum()):
+            if changes == 0:
                 break
         return self._finish(known, number + 1)
 
     def one_pass(self, known: _Known) -> int:
         """Chart, isolate and measure whatever is still missing; add it to ``known``.
 
-        Returns how many kinks the chart showed.
+        Returns how many samples it added, negated or dropped.
         """
         chart = self._random_chart()
         readings = [self.read_side(chart, side, known) for side in (0, 1)]
-        samples = self.chart_samples(chart, readings, known)
+        samples, corrected = self.chart_samples(chart, readings, known)
         measured = np.flatnonzero(samples.measure)
-        kinks = self.kinks_seen
         if not len(measured):
-            return kinks
+            return corrected
         self._report("chart")
         gap = self.brackets(samples)
         y_unit = np.abs(samples.sigma) * gap / 6
@@ -496,7 +491,7 @@ class _Attack:
         known.add(coords[good], labels[good], residual[good])
         self.found = len(known.coords)
         self._report("checked")
-        return kinks
+        return corrected + int(good.sum())
 
     def screen(
         self, isolated: _Isolation, expected: np.ndarray, baseline: tuple[float, float]
