@@ -277,7 +277,9 @@ class _Attack:
             beta = np.nan_to_num(-d1 / (2 * self.kappa * self.router.gain * sigma_abs))
         return side, position, sigma, beta
 
-    def chart_samples(self, chart: _Chart, readings: list[LineReading], known: _Known) -> _Samples:
+    def chart_samples(
+        self, chart: _Chart, readings: list[LineReading], known: _Known
+    ) -> tuple[_Samples, int]:
         """The pass's samples: its kinks (to measure) and the known samples (neighbours).
 
         A kink on a known sample's hyperplane means that sample was recovered wrong. If
@@ -286,6 +288,7 @@ class _Attack:
         negated in place. Otherwise (a wrong input or label) it is dropped from ``known``
         and measured again from the kink. Either way the readings are corrected for the
         change, so that they show the loss minus the shares of ``known`` as it now is.
+        Returns the samples and how many known samples were negated or dropped.
         """
         kinks = [
             (side, k)
