@@ -18,7 +18,13 @@ from lossrecon.errors import (
 )
 from lossrecon.evaluation import evaluate
 from lossrecon.network import ReLUNetwork
-from lossrecon.oracle import CountingOracle, LossOracle, NumpyLossOracle, weight_decay
+from lossrecon.oracle import (
+    CountingOracle,
+    LossOracle,
+    NumpyLossOracle,
+    TorchLossOracle,
+    weight_decay,
+)
 from lossrecon.reconstruction import Reconstruction
 
 __version__ = "0.1.0"
@@ -40,6 +46,7 @@ __all__ = [
     "ReLU",
     "ReLUNetwork",
     "Reconstruction",
+    "TorchLossOracle",
     "__version__",
     "attacks",
     "evaluate",

@@ -3,12 +3,15 @@
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, weight_decay
 from lossrecon.oracle.protocol import REDUCTIONS, LossOracle, reduction_of, reduction_scale
+from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, TorchLossOracle
 
 __all__ = [
     "REDUCTIONS",
+    "SUPPORTED_MODULES",
     "CountingOracle",
     "LossOracle",
     "NumpyLossOracle",
+    "TorchLossOracle",
     "reduction_of",
     "reduction_scale",
     "validate_oracle",

@@ -1,0 +1,126 @@
+"""A loss oracle over a real PyTorch model: the attacker writes parameters, reads the loss.
+
+The weight vector is ``torch.nn.utils.parameters_to_vector(model.parameters())``'s
+order. A batch of K weight vectors is evaluated at once with ``torch.func.functional_call``
+under ``torch.func.vmap``, in chunks, in float64 or float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from lossrecon.data import as_array
+from lossrecon.errors import ConfigurationError, MissingDependencyError
+
+__all__ = ["SUPPORTED_MODULES", "TorchLossOracle"]
+
+SUPPORTED_MODULES = ("Linear", "ReLU", "LeakyReLU", "Sequential", "Identity", "Flatten")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised only without torch
+        raise MissingDependencyError("PyTorch", "torch") from exc
+    return torch
+
+
+class TorchLossOracle:
+    """E(w) of ``model`` on (inputs, targets) for a (K, N) batch of parameter vectors.
+
+    Parameters
+    ----------
+    model:
+        an ``nn.Module`` built from ``nn.Linear`` layers and supported activations
+        (``SUPPORTED_MODULES``, plus any module class named in ``extra_modules``); other
+        layers (convolutions, batch norm...) are refused with their name.
+    inputs, targets:
+        (M, n) and (M, d_out) arrays or tensors.
+    loss_fn:
+        None for the paper's sum_i 1/2 ||b_i - F(a_i)||^2, or ``nn.MSELoss`` with
+        reduction "sum" or "mean".
+    dtype:
+        "float64" (default) or "float32".
+    chunk:
+        weight vectors evaluated per vmap call.
+    """
+
+    def __init__(
+        self,
+        model: object,
+        inputs: object,
+        targets: object,
+        loss_fn: object | None = None,
+        dtype: str = "float64",
+        chunk: int = 256,
+        extra_modules: Iterable[str] = (),
+    ) -> None:
+        torch = _torch()
+        if not isinstance(model, torch.nn.Module):
+            raise ConfigurationError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        allowed = set(SUPPORTED_MODULES) | set(extra_modules)
+        for name, module in model.named_modules():
+            kind = type(module).__name__
+            if kind not in allowed:
+                where = f" at {name!r}" if name else ""
+                raise ConfigurationError(
+                    f"layer {kind}{where} is not supported: the attacks model networks of "
+                    f"{', '.join(SUPPORTED_MODULES)} (pass extra_modules to vouch for others)"
+                )
+        if dtype not in ("float64", "float32"):
+            raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        self.dtype = getattr(torch, dtype)
+        self.reduction, self._scale = self._convention(torch, loss_fn)
+        x = as_array(inputs, "inputs")
+        y = as_array(targets, "targets")
+        y = y[:, None] if y.ndim == 1 else y
+        if x.ndim != 2 or len(x) != len(y):
+            raise ConfigurationError(
+                f"inputs (M, n) and targets (M, d_out) must match, got {x.shape}, {y.shape}"
+            )
+        self.model = model.to(self.dtype).eval()
+        self.names = [name for name, _ in model.named_parameters()]
+        self.shapes = [p.shape for _, p in model.named_parameters()]
+        self.n_params = int(sum(p.numel() for p in model.parameters()))
+        self.inputs = torch.as_tensor(x, dtype=self.dtype)
+        self.targets = torch.as_tensor(y, dtype=self.dtype)
+        self.chunk = int(chunk)
+        self._batched = torch.func.vmap(self._loss)
+
+    @staticmethod
+    def _convention(torch: object, loss_fn: object | None) -> tuple[str, float]:
+        if loss_fn is None:
+            return "half_sum", 0.5
+        if isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction in ("sum", "mean"):
+            return loss_fn.reduction, 1.0
+        raise ConfigurationError(
+            f"loss_fn must be None (the paper's half sum of squares) or nn.MSELoss with "
+            f"reduction 'sum' or 'mean', got {loss_fn!r}"
+        )
+
+    def _loss(self, w: object) -> object:
+        torch = _torch()
+        params = {}
+        start = 0
+        for name, shape in zip(self.names, self.shapes, strict=True):
+            size = int(np.prod(shape))
+            params[name] = w[start : start + size].reshape(shape)
+            start += size
+        output = torch.func.functional_call(self.model, params, (self.inputs,))
+        squares = ((output - self.targets) ** 2).sum()
+        if self.reduction == "mean":
+            return squares / self.targets.numel()
+        return self._scale * squares
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        """Losses for W of shape (K, N): an array of shape (K,), float64."""
+        torch = _torch()
+        W = np.atleast_2d(np.asarray(W, dtype=np.float64))
+        answers = []
+        with torch.no_grad():
+            for start in range(0, len(W), self.chunk):
+                block = torch.as_tensor(W[start : start + self.chunk], dtype=self.dtype)
+                answers.append(self._batched(block).to(torch.float64).numpy())
+        return np.concatenate(answers) if answers else np.zeros(0)
