@@ -159,7 +159,7 @@ def test_smooth_oracle_gives_an_empty_result_and_a_warning():
         def __call__(self, W):
             return np.log1p((W**2).sum(axis=1)) + np.tanh(W[:, 0])
 
-    with pytest.warns(UserWarning, match="no kinks"):
+    with pytest.warns(UserWarning, match="no kinks found"):
         rec = lr.attacks.chosen_weights(Smooth(), [3, 4, 1])
     assert rec.n_samples == 0
 
@@ -177,3 +177,25 @@ def test_same_seed_same_result():
     a, _ = attack(x, y, [4, 4, 3], random_state=3)
     b, _ = attack(x, y, [4, 4, 3], random_state=3)
     np.testing.assert_array_equal(a.inputs, b.inputs)
+
+
+def test_a_noisy_loss_is_reported_not_chased():
+    x, y = gaussian(20, 5)
+    net = lr.ReLUNetwork([5, 4, 3])
+    exact = lr.NumpyLossOracle(net, x, y)
+    rng = np.random.default_rng(0)
+
+    class Noisy:
+        n_params = exact.n_params
+
+        def __call__(self, W):
+            losses = exact(W)
+            return losses * (1 + 1e-6 * rng.normal(size=len(losses)))
+
+    oracle = lr.CountingOracle(Noisy())
+    with pytest.warns(UserWarning) as caught:
+        rec = lr.attacks.chosen_weights(oracle, [5, 4, 3])
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "never settles" in messages and "no kinks found" in messages
+    assert rec.n_samples == 0
+    assert oracle.queries < 5000

@@ -54,3 +54,11 @@ def test_every_round_is_one_batch(batch):
     reading = read_line(f, -1.0, 1.0)
     assert len(reading.kinks) == 1
     assert sum(calls) == reading.evaluations and len(calls) < 15
+
+
+def test_noise_stops_the_refinement_early(rng):
+    f = piecewise(np.array([0.2]), np.array([1.0]), np.array([1.0]))
+    reading = read_line(lambda t: f(t) * (1 + 1e-6 * rng.normal(size=len(t))), -1.0, 1.0)
+    assert reading.kinks == []
+    assert reading.unresolved == [(-1.0, 1.0)]
+    assert reading.evaluations < 2000

@@ -257,7 +257,12 @@ class _Attack:
         reading = read_line(along, -_SPAN, _SPAN, noise=noise)
         if not len(known.coords):
             self.loss_scale = max(self.loss_scale, float(np.max(np.abs(reading.values))))
-        if reading.unresolved:
+        if reading.noisy:
+            self.warnings.append(
+                "the loss along a chart line never settles on quadratic pieces: noise, "
+                "rounding or a smooth activation (a defense?) hides its kinks"
+            )
+        elif reading.unresolved:
             self.warnings.append(
                 f"{len(reading.unresolved)} stretches of a chart line held kinks too close "
                 "together to separate; samples there may be missing"
@@ -445,9 +450,11 @@ class _Attack:
         for number in range(_PASSES):
             changes = self.one_pass(known)
             if number == 0 and self.kinks_seen == 0:
+                for message in self.warnings:
+                    warnings.warn(message, stacklevel=3)
                 warnings.warn(
-                    "no kinks found: the loss looks smooth along every line read, so this "
-                    "attack recovers nothing (is the oracle a piecewise-linear network?)",
+                    "no kinks found along the chart lines, so this attack recovers nothing "
+                    "(is the oracle a piecewise-linear network, and is its loss exact?)",
                     stacklevel=3,
                 )
                 return self._result(np.zeros((0, self.net.n_inputs)), np.zeros((0, d)), {})

@@ -39,13 +39,15 @@ class LineReading:
     """What reading a line found.
 
     ``t`` and ``values`` hold every evaluated point, sorted; ``unresolved`` lists the
-    intervals (lo, hi) where kinks lay too close together to separate.
+    intervals (lo, hi) where kinks lay too close together to separate; ``noisy`` says the
+    values never settled on quadratics at any scale (noise, not kinks).
     """
 
     kinks: list[Kink]
     t: np.ndarray
     values: np.ndarray
     unresolved: list[tuple[float, float]] = field(default_factory=list)
+    noisy: bool = False
 
     @property
     def evaluations(self) -> int:
@@ -169,12 +171,22 @@ def read_line(
     y = np.asarray(f(t), dtype=float)
     kinks: dict[tuple[float, float], Kink] = {}
     unresolved: list[tuple[float, float]] = []
+    misfit = np.inf
+    noisy = False
     for _ in range(max_rounds):
         order = np.argsort(t)
         t, y = t[order], y[order]
         tol = noise if noise is not None else rel_tol * max(np.max(np.abs(y)), 1e-300)
         residual, amplification = _window_residuals(t, y)
-        runs = _runs(np.abs(residual) <= tol * amplification)
+        scaled = np.abs(residual) / (tol * amplification)
+        runs = _runs(scaled <= 1.0)
+        if not runs:
+            # Between kinks a finer grid shrinks the misfit like h^3; noise does not
+            # shrink. A whole refinement round that leaves it as large means noise.
+            if np.median(scaled) > 0.5 * misfit:
+                unresolved, noisy = [(float(lo), float(hi))], True
+                break
+            misfit = float(np.median(scaled))
         new_points: list[np.ndarray] = []
         unresolved = []
         kinks = {}
@@ -219,7 +231,7 @@ def read_line(
         unresolved.append((float(lo), float(hi)))
     order = np.argsort(t)
     found = sorted(kinks.values(), key=lambda k: k.t)
-    return LineReading(found, t[order], y[order], unresolved)
+    return LineReading(found, t[order], y[order], unresolved, noisy)
 
 
 def _witness_distance(kink: Kink, tol: float) -> float:
