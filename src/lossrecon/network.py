@@ -23,6 +23,12 @@ from lossrecon.errors import ConfigurationError
 __all__ = ["LayerSlice", "ReLUNetwork"]
 
 
+def _floating(a: object) -> np.ndarray:
+    """a as a numpy array, float64 unless it already is a floating array."""
+    array = np.asarray(a)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
+
+
 @dataclass(frozen=True)
 class LayerSlice:
     """Where one weight layer sits in the weight vector.
@@ -176,10 +182,11 @@ class ReLUNetwork:
         """Pre-activations of every layer.
 
         W: (K, N) weight vectors; inputs: (M, n). Returns one array per weight layer,
-        of shape (K, M, out_k); the last one is the network output.
+        of shape (K, M, out_k); the last one is the network output. Floating arrays keep
+        their precision (float32 and float16 evaluate in float32 and float16).
         """
-        W = np.atleast_2d(np.asarray(W, dtype=float))
-        x = np.asarray(inputs, dtype=float)
+        W = np.atleast_2d(_floating(W))
+        x = _floating(inputs)
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             raise ConfigurationError(f"inputs must have shape (M, {self.n_inputs}), got {x.shape}")
         zs = []

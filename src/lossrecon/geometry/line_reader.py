@@ -21,6 +21,10 @@ __all__ = ["Kink", "LineReading", "read_line"]
 # A gap's two quadratics are fitted on at most this many points beyond the run's edge
 # point: a weak kink hidden far inside a long run must not bend the fit at the gap.
 _LOCAL = 4
+# A rounded f comes in flat steps: more stairs (groups of equal neighbouring values)
+# than this share of the points ends the reading as noisy. An exact loss has at most a
+# few, where the routed unit is dead for every sample and E is constant.
+_TIES = 0.02
 # Witness points stand where a proposed kink bends f by this many times the noise level.
 _VISIBLE = 60.0
 
@@ -40,7 +44,8 @@ class LineReading:
 
     ``t`` and ``values`` hold every evaluated point, sorted; ``unresolved`` lists the
     intervals (lo, hi) where kinks lay too close together to separate; ``noisy`` says the
-    values never settled on quadratics at any scale (noise, not kinks).
+    values never settled on quadratics at any scale, or came in steps (noise or
+    rounding, not kinks).
     """
 
     kinks: list[Kink]
@@ -179,6 +184,9 @@ def read_line(
         tol = noise if noise is not None else rel_tol * max(np.max(np.abs(y)), 1e-300)
         residual, amplification = _window_residuals(t, y)
         scaled = np.abs(residual) / (tol * amplification)
+        if np.ptp(y) > 1e3 * tol and _stairs(y) > max(3, _TIES * len(y)):
+            unresolved, noisy = [(float(lo), float(hi))], True
+            break
         runs = _runs(scaled <= 1.0)
         if not runs:
             # Between kinks a finer grid shrinks the misfit like h^3; noise does not
@@ -232,6 +240,12 @@ def read_line(
     order = np.argsort(t)
     found = sorted(kinks.values(), key=lambda k: k.t)
     return LineReading(found, t[order], y[order], unresolved, noisy)
+
+
+def _stairs(y: np.ndarray) -> int:
+    """How many groups of two or more consecutive equal values y holds."""
+    tied = np.diff(y) == 0
+    return int(np.count_nonzero(tied[1:] & ~tied[:-1]) + (tied[0] if len(tied) else 0))
 
 
 def _witness_distance(kink: Kink, tol: float) -> float:

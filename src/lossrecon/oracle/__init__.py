@@ -1,6 +1,7 @@
 """Loss oracles: the protocol, query accounting, and concrete oracles."""
 
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
+from lossrecon.oracle.defenses import ClippedLoss, NoisyLoss, RoundedLoss
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, weight_decay
 from lossrecon.oracle.protocol import REDUCTIONS, LossOracle, reduction_of, reduction_scale
 from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, TorchLossOracle
@@ -8,9 +9,12 @@ from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, TorchLossOracle
 __all__ = [
     "REDUCTIONS",
     "SUPPORTED_MODULES",
+    "ClippedLoss",
     "CountingOracle",
     "LossOracle",
+    "NoisyLoss",
     "NumpyLossOracle",
+    "RoundedLoss",
     "TorchLossOracle",
     "reduction_of",
     "reduction_scale",

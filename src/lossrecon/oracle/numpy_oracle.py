@@ -43,6 +43,9 @@ class NumpyLossOracle:
     max_chunk_bytes:
         the working memory one chunk of weight vectors may use; batches are split so
         that huge K never needs more.
+    dtype:
+        "float64" (default), or "float32" / "float16" to evaluate the network in lower
+        precision (a defense: the answers carry that precision's rounding).
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class NumpyLossOracle:
         regularizer: Regularizer | None = None,
         reduction: str = "half_sum",
         max_chunk_bytes: int = 256 * 2**20,
+        dtype: str = "float64",
     ) -> None:
         x = as_array(inputs, "inputs")
         y = as_array(targets, "targets")
@@ -64,6 +68,9 @@ class NumpyLossOracle:
             raise ConfigurationError(
                 f"targets must have shape ({x.shape[0]}, {net.n_outputs}), got {y.shape}"
             )
+        if dtype not in ("float64", "float32", "float16"):
+            raise ConfigurationError(f"dtype must be float64, float32 or float16, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
         self.net = net
         self.inputs = x
         self.targets = y
@@ -79,8 +86,9 @@ class NumpyLossOracle:
         W = np.atleast_2d(np.asarray(W, dtype=np.float64))
         losses = np.empty(W.shape[0])
         for start in range(0, W.shape[0], self.chunk_rows):
-            chunk = W[start : start + self.chunk_rows]
-            residual = self.net.forward(chunk, self.inputs) - self.targets
+            chunk = W[start : start + self.chunk_rows].astype(self.dtype)
+            outputs = self.net.forward(chunk, self.inputs.astype(self.dtype))
+            residual = (outputs - self.targets.astype(self.dtype)).astype(np.float64)
             losses[start : start + len(chunk)] = self._scale * np.einsum(
                 "kmd,kmd->k", residual, residual
             )
