@@ -13,7 +13,14 @@ import numpy as np
 
 from lossrecon.errors import ConfigurationError
 
-__all__ = ["Dataset", "as_array", "dataset_names", "load_dataset", "synthetic"]
+__all__ = [
+    "Dataset",
+    "as_array",
+    "dataset_names",
+    "load_dataset",
+    "synthetic",
+    "training_arrays",
+]
 
 
 def as_array(data: object, name: str) -> np.ndarray:
@@ -27,6 +34,24 @@ def as_array(data: object, name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ConfigurationError(f"{name} contains NaN or infinite values")
     return array
+
+
+def training_arrays(
+    inputs: object, targets: object, n_inputs: int | None = None, n_outputs: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (M, n) and targets (M, d_out) as float64 arrays, checked against each other
+    and, when given, against a network's widths. A 1-D target is one output."""
+    x = as_array(inputs, "inputs")
+    y = as_array(targets, "targets")
+    if y.ndim == 1:
+        y = y[:, None]
+    n = "n" if n_inputs is None else n_inputs
+    if x.ndim != 2 or (n_inputs is not None and x.shape[1] != n_inputs):
+        raise ConfigurationError(f"inputs must have shape (M, {n}), got {x.shape}")
+    d = "d_out" if n_outputs is None else n_outputs
+    if y.ndim != 2 or len(y) != len(x) or (n_outputs is not None and y.shape[1] != n_outputs):
+        raise ConfigurationError(f"targets must have shape ({len(x)}, {d}), got {y.shape}")
+    return x, y
 
 
 @dataclass(frozen=True)

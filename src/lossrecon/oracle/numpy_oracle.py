@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lossrecon.data import as_array
+from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import reduction_of, reduction_scale
@@ -58,16 +58,7 @@ class NumpyLossOracle:
         max_chunk_bytes: int = 256 * 2**20,
         dtype: str = "float64",
     ) -> None:
-        x = as_array(inputs, "inputs")
-        y = as_array(targets, "targets")
-        if y.ndim == 1:
-            y = y[:, None]
-        if x.ndim != 2 or x.shape[1] != net.n_inputs:
-            raise ConfigurationError(f"inputs must have shape (M, {net.n_inputs}), got {x.shape}")
-        if y.shape != (x.shape[0], net.n_outputs):
-            raise ConfigurationError(
-                f"targets must have shape ({x.shape[0]}, {net.n_outputs}), got {y.shape}"
-            )
+        x, y = training_arrays(inputs, targets, net.n_inputs, net.n_outputs)
         if dtype not in ("float64", "float32", "float16"):
             raise ConfigurationError(f"dtype must be float64, float32 or float16, got {dtype!r}")
         self.dtype = np.dtype(dtype)

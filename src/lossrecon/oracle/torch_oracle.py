@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from lossrecon.data import as_array
+from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError, MissingDependencyError
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle"]
@@ -73,13 +73,7 @@ class TorchLossOracle:
             raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = getattr(torch, dtype)
         self.reduction, self._scale = self._convention(torch, loss_fn)
-        x = as_array(inputs, "inputs")
-        y = as_array(targets, "targets")
-        y = y[:, None] if y.ndim == 1 else y
-        if x.ndim != 2 or len(x) != len(y):
-            raise ConfigurationError(
-                f"inputs (M, n) and targets (M, d_out) must match, got {x.shape}, {y.shape}"
-            )
+        x, y = training_arrays(inputs, targets)
         self.model = model.to(self.dtype).eval()
         self.names = [name for name, _ in model.named_parameters()]
         self.shapes = [p.shape for _, p in model.named_parameters()]
