@@ -65,6 +65,7 @@ class NumpyLossOracle:
         self.net = net
         self.inputs = x
         self.targets = y
+        self._evaluated = (x.astype(self.dtype, copy=False), y.astype(self.dtype, copy=False))
         self.regularizer = regularizer
         self.reduction = reduction_of(None, reduction)
         self.n_params = net.n_params
@@ -76,10 +77,11 @@ class NumpyLossOracle:
         """Losses for W of shape (K, N) (or (N,)): an array of shape (K,)."""
         W = np.atleast_2d(np.asarray(W, dtype=np.float64))
         losses = np.empty(W.shape[0])
+        inputs, targets = self._evaluated
         for start in range(0, W.shape[0], self.chunk_rows):
-            chunk = W[start : start + self.chunk_rows].astype(self.dtype)
-            outputs = self.net.forward(chunk, self.inputs.astype(self.dtype))
-            residual = (outputs - self.targets.astype(self.dtype)).astype(np.float64)
+            chunk = W[start : start + self.chunk_rows].astype(self.dtype, copy=False)
+            outputs = self.net.forward(chunk, inputs)
+            residual = (outputs - targets).astype(np.float64, copy=False)
             losses[start : start + len(chunk)] = self._scale * np.einsum(
                 "kmd,kmd->k", residual, residual
             )
