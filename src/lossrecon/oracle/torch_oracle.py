@@ -13,6 +13,7 @@ import numpy as np
 
 from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError, MissingDependencyError
+from lossrecon.oracle.protocol import reduction_scale
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle"]
 
@@ -72,8 +73,9 @@ class TorchLossOracle:
         if dtype not in ("float64", "float32"):
             raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = getattr(torch, dtype)
-        self.reduction, self._scale = self._convention(torch, loss_fn)
+        self.reduction = self._convention(torch, loss_fn)
         x, y = training_arrays(inputs, targets)
+        self._scale = reduction_scale(self.reduction, len(x), y.shape[1])
         self.model = model.to(self.dtype).eval()
         self.names = [name for name, _ in model.named_parameters()]
         self.shapes = [p.shape for _, p in model.named_parameters()]
@@ -84,11 +86,11 @@ class TorchLossOracle:
         self._batched = torch.func.vmap(self._loss)
 
     @staticmethod
-    def _convention(torch: object, loss_fn: object | None) -> tuple[str, float]:
+    def _convention(torch: object, loss_fn: object | None) -> str:
         if loss_fn is None:
-            return "half_sum", 0.5
+            return "half_sum"
         if isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction in ("sum", "mean"):
-            return loss_fn.reduction, 1.0
+            return loss_fn.reduction
         raise ConfigurationError(
             f"loss_fn must be None (the paper's half sum of squares) or nn.MSELoss with "
             f"reduction 'sum' or 'mean', got {loss_fn!r}"
@@ -103,10 +105,7 @@ class TorchLossOracle:
             params[name] = w[start : start + size].reshape(shape)
             start += size
         output = torch.func.functional_call(self.model, params, (self.inputs,))
-        squares = ((output - self.targets) ** 2).sum()
-        if self.reduction == "mean":
-            return squares / self.targets.numel()
-        return self._scale * squares
+        return self._scale * ((output - self.targets) ** 2).sum()
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Losses for W of shape (K, N): an array of shape (K,), float64."""
