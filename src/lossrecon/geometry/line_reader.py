@@ -174,7 +174,7 @@ def read_line(
     min_width = 1e-12 * (hi - lo) if min_width is None else min_width
     t = np.linspace(lo, hi, initial_points)
     y = np.asarray(f(t), dtype=float)
-    kinks: dict[tuple[float, float], Kink] = {}
+    kinks: list[Kink] = []
     unresolved: list[tuple[float, float]] = []
     misfit = np.inf
     noisy = False
@@ -197,7 +197,7 @@ def read_line(
             misfit = float(np.median(scaled))
         new_points: list[np.ndarray] = []
         unresolved = []
-        kinks = {}
+        kinks = []
         if not runs:
             new_points.append(_subdivide(t))
         else:
@@ -220,7 +220,7 @@ def read_line(
                 if kink is not None and not _significant(kink, t[a_left], t[b_right], tol):
                     continue
                 if kink is not None and witnesses is None:
-                    kinks[(t[first], t[last])] = kink
+                    kinks.append(kink)
                 elif kink is not None and t[last] - t[first] > min_width:
                     new_points.append(witnesses)
                 elif t[last] - t[first] <= min_width:
@@ -238,7 +238,7 @@ def read_line(
     else:
         unresolved.append((float(lo), float(hi)))
     order = np.argsort(t)
-    found = sorted(kinks.values(), key=lambda k: k.t)
+    found = sorted(kinks, key=lambda k: k.t)
     return LineReading(found, t[order], y[order], unresolved, noisy)
 
 
