@@ -11,7 +11,7 @@ of a round in one batch, until every gap is explained or too narrow to split.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,9 +22,10 @@ __all__ = ["Kink", "LineReading", "read_line"]
 # point: a weak kink hidden far inside a long run must not bend the fit at the gap.
 _LOCAL = 4
 # A rounded f comes in flat steps: more stairs (groups of equal neighbouring values)
-# than this share of the points ends the reading as noisy. An exact loss has at most a
-# few, where the routed unit is dead for every sample and E is constant.
+# than this share of the points, and than _FEW_STAIRS, ends the reading as noisy. An
+# exact loss has a few, one per stretch where every sample is dead and E is constant.
 _TIES = 0.02
+_FEW_STAIRS = 8
 # Witness points stand where a proposed kink bends f by this many times the noise level.
 _VISIBLE = 60.0
 
@@ -57,6 +58,16 @@ class LineReading:
     @property
     def evaluations(self) -> int:
         return len(self.t)
+
+    def segments(self, lo: float, hi: float) -> Iterator[tuple[np.ndarray, float, float]]:
+        """The kinks of [lo, hi] split at the unresolved stretches: (kinks, start, stop)
+        for each stretch in which every kink between start and stop is listed."""
+        kinks = np.array([k.t for k in self.kinks])
+        cuts = [(lo, lo), *sorted(self.unresolved), (hi, hi)]
+        for (_, start), (stop, _) in itertools.pairwise(cuts):
+            inside = kinks[(kinks > start) & (kinks < stop)]
+            if inside.size:
+                yield inside, start, stop
 
 
 def _window_residuals(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +195,7 @@ def read_line(
         tol = noise if noise is not None else rel_tol * max(np.max(np.abs(y)), 1e-300)
         residual, amplification = _window_residuals(t, y)
         scaled = np.abs(residual) / (tol * amplification)
-        if np.ptp(y) > 1e3 * tol and _stairs(y) > max(3, _TIES * len(y)):
+        if np.ptp(y) > 1e3 * tol and _stairs(y) > max(_FEW_STAIRS, _TIES * len(y)):
             unresolved, noisy = [(float(lo), float(hi))], True
             break
         runs = _runs(scaled <= 1.0)
@@ -196,15 +207,19 @@ def read_line(
                 break
             misfit = float(np.median(scaled))
         new_points: list[np.ndarray] = []
+        pending: list[tuple[float, float]] = []  # gaps still unexplained this round
         unresolved = []
         kinks = []
         if not runs:
             new_points.append(_subdivide(t))
+            pending.append((float(lo), float(hi)))
         else:
             if runs[0][0] > 0:
                 new_points.append(_subdivide(t[: runs[0][0] + 1]))
+                pending.append((float(t[0]), float(t[runs[0][0]])))
             if runs[-1][1] < len(t) - 1:
                 new_points.append(_subdivide(t[runs[-1][1] :]))
+                pending.append((float(t[runs[-1][1]]), float(t[-1])))
             for (a_left, b_left), (a_right, b_right) in itertools.pairwise(runs):
                 a_left, b_right = max(a_left, b_left - _LOCAL), min(b_right, a_right + _LOCAL)
                 q_left = _Quadratic.fit(t[a_left : b_left + 1], y[a_left : b_left + 1])
@@ -223,20 +238,23 @@ def read_line(
                     kinks.append(kink)
                 elif kink is not None and t[last] - t[first] > min_width:
                     new_points.append(witnesses)
+                    pending.append((float(t[first]), float(t[last])))
                 elif t[last] - t[first] <= min_width:
                     unresolved.append((float(t[first]), float(t[last])))
                 elif kink is None:
                     new_points.append(_subdivide(t[first : last + 1]))
+                    pending.append((float(t[first]), float(t[last])))
         fresh = np.unique(np.concatenate(new_points)) if new_points else np.zeros(0)
         fresh = fresh[~np.isin(fresh, t)]
-        if max_points is not None:
-            fresh = fresh[: max(0, max_points - len(t))]
+        if max_points is not None and fresh.size > max_points - len(t):
+            unresolved.extend(pending)
+            break
         if fresh.size == 0:
             break
         t = np.concatenate([t, fresh])
         y = np.concatenate([y, np.asarray(f(fresh), dtype=float)])
     else:
-        unresolved.append((float(lo), float(hi)))
+        unresolved.extend(pending)
     order = np.argsort(t)
     found = sorted(kinks, key=lambda k: k.t)
     return LineReading(found, t[order], y[order], unresolved, noisy)
