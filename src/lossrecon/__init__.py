@@ -10,6 +10,7 @@ from lossrecon import attacks, symbolic
 from lossrecon.activations import LWTA, Activation, LeakyReLU, Maxout, ReLU, make_activation
 from lossrecon.data import Dataset, load_dataset, synthetic
 from lossrecon.errors import (
+    AttackError,
     ConfigurationError,
     LossreconError,
     MissingDependencyError,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LWTA",
     "Activation",
+    "AttackError",
     "ConfigurationError",
     "CountingOracle",
     "Dataset",

@@ -7,6 +7,7 @@ the subclasses say which boundary was crossed.
 from __future__ import annotations
 
 __all__ = [
+    "AttackError",
     "ConfigurationError",
     "LossreconError",
     "MissingDependencyError",
@@ -25,6 +26,11 @@ class ConfigurationError(LossreconError, ValueError):
 
 class OracleError(LossreconError):
     """A loss oracle failed or answered something that is not a finite loss per query."""
+
+
+class AttackError(LossreconError):
+    """An attack met an oracle its threat model does not cover (say, no bias-free ReLU
+    layout explains the kinks it found); the message says what it saw."""
 
 
 class QueryBudgetExceeded(LossreconError):

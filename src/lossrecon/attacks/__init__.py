@@ -1,6 +1,7 @@
 """Attacks: each takes a loss oracle and what the threat model grants, and returns a
 :class:`~lossrecon.Reconstruction`. None of them sees ground truth."""
 
+from lossrecon.attacks.blind import blind
 from lossrecon.attacks.chosen_weights import chosen_weights
 
-__all__ = ["chosen_weights"]
+__all__ = ["blind", "chosen_weights"]
