@@ -19,27 +19,11 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+from timing import TimedOracle
 
 import lossrecon as lr
 
 RESULTS = Path(__file__).parent / "results"
-
-
-class TimedOracle:
-    """Wraps an oracle and adds up the wall time of its answers."""
-
-    def __init__(self, oracle: lr.NumpyLossOracle) -> None:
-        self.oracle = oracle
-        self.n_params = oracle.n_params
-        self.reduction = oracle.reduction
-        self.seconds = 0.0
-
-    def __call__(self, W: np.ndarray) -> np.ndarray:
-        start = time.perf_counter()
-        answer = self.oracle(W)
-        self.seconds += time.perf_counter() - start
-        return answer
 
 
 def run_case(name: str, data: lr.Dataset, widths: list[int], seed: int = 0) -> dict:

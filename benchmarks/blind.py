@@ -1,0 +1,115 @@
+"""Issue 6's targets for the blind attack (architecture unknown), measured in one run.
+
+For each network, M and seed: recall@1e-6 of the inputs up to scale, whether the widths
+and depth came out exactly, queries (total and per phase), floor_ratio, overhead_ratio
+(attack wall time over the oracle's own time in that run), and the chosen-weights attack
+on the same oracle for comparison. Gaussian inputs and labels (``lr.synthetic``). Writes
+benchmarks/results/blind.json and a Markdown table beside it.
+
+    python benchmarks/blind.py            # 3 networks x M in {5, 20, 50} x 3 seeds
+    python benchmarks/blind.py --quick    # the smallest network, one seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+from timing import TimedOracle
+
+import lossrecon as lr
+
+RESULTS = Path(__file__).parent / "results"
+NETWORKS = ([8, 6, 4, 1], [16, 8, 8, 1], [32, 16, 8, 4, 2])
+
+
+def run_case(widths: list[int], m: int, seed: int) -> dict:
+    data = lr.synthetic(m, widths[0], widths[-1], random_state=seed)
+    net = lr.ReLUNetwork(widths)
+    oracle = TimedOracle(lr.NumpyLossOracle(net, data.inputs, data.targets))
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = lr.attacks.blind(oracle, exact=True, random_state=seed)
+    seconds = time.perf_counter() - start
+    report = lr.evaluate(rec, data.inputs, data.targets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        target = lr.NumpyLossOracle(net, data.inputs, data.targets)
+        chosen = lr.attacks.chosen_weights(target, widths)
+    chosen_report = lr.evaluate(chosen, data.inputs, data.targets)
+    phases = {k: v for k, v in rec.metadata.items() if k.startswith("queries_")}
+    result = {
+        "widths": widths,
+        "M": m,
+        "seed": seed,
+        "N": net.n_params,
+        "widths_found": rec.widths,
+        "widths_exact": rec.widths == widths,
+        "depth_exact": len(rec.widths) == len(widths),
+        "recall": report["recall"],
+        "precision": report["precision"],
+        "complete": rec.metadata["complete"],
+        "input_rel_error_median": report["input_rel_error_median"],
+        "target_rel_error_median": report["target_rel_error_median"],
+        "queries": rec.queries,
+        **phases,
+        "floor_ratio": report["floor_ratio"],
+        "attack_seconds": seconds,
+        "oracle_seconds": oracle.seconds,
+        "overhead_ratio": seconds / oracle.seconds,
+        "chosen_queries": chosen.queries,
+        "chosen_recall": chosen_report["recall"],
+        "chosen_floor_ratio": chosen_report["floor_ratio"],
+        "warnings": [str(w.message) for w in caught],
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "warnings"}))
+    return result
+
+
+def markdown(cases: list[dict]) -> str:
+    lines = [
+        "| widths | N | M | seed | widths exact | recall | precision | queries "
+        "| architecture | inputs | floor_ratio | overhead_ratio | chosen queries "
+        "| chosen recall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cases:
+        lines.append(
+            f"| {'-'.join(map(str, c['widths']))} | {c['N']} | {c['M']} | {c['seed']} "
+            f"| {'yes' if c['widths_exact'] else 'NO: ' + str(c['widths_found'])} "
+            f"| {c['recall']:.3f} | {c['precision']:.3f} | {c['queries']:,} "
+            f"| {c.get('queries_architecture', 0):,} | {c.get('queries_inputs', 0):,} "
+            f"| {c['floor_ratio']:.0f} | {c['overhead_ratio']:.2f} "
+            f"| {c['chosen_queries']:,} | {c['chosen_recall']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8-6-4-1, one seed")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per network and M")
+    args = parser.parse_args()
+    networks = NETWORKS[:1] if args.quick else NETWORKS
+    seeds = range(1 if args.quick else args.seeds)
+    cases = [
+        run_case(list(widths), m, seed)
+        for widths in networks
+        for m in (5, 20, 50)
+        for seed in seeds
+    ]
+    stem = "blind" + ("_quick" if args.quick else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": platform.platform(), "cases": cases}
+    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2))
+    (RESULTS / f"{stem}.md").write_text(markdown(cases))
+    print(markdown(cases))
+
+
+if __name__ == "__main__":
+    main()
