@@ -123,3 +123,40 @@ def test_demo_recovers_digits_and_saves_a_picture(tmp_path):
     assert (tmp_path / "digits.png").stat().st_size > 1000
     rec = lr.Reconstruction.load(tmp_path / "reconstruction.npz")
     assert rec.n_samples == 60
+
+
+BLIND_ORACLE_FILE = """
+import numpy as np
+import lossrecon as lr
+
+def oracle():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(10, 8)), rng.normal(size=(10, 1))
+    np.savez(__file__.replace(".py", "_truth.npz"), inputs=x, targets=y)
+    return lr.NumpyLossOracle(lr.ReLUNetwork([8, 6, 4, 1]), x, y)
+"""
+
+
+def test_blind_attack_finds_the_widths_and_the_inputs(tmp_path):
+    source = tmp_path / "target.py"
+    source.write_text(BLIND_ORACLE_FILE)
+    out = tmp_path / "rec.npz"
+    args = ["attack", "--oracle", f"{source}:oracle", "--blind", "--out", str(out), "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "widths [8, 6, 4, 1]" in result.output and "up to scale" in result.output
+    rec = lr.Reconstruction.load(out)
+    truth = np.load(tmp_path / "target_truth.npz")
+    assert lr.evaluate(rec, truth["inputs"], truth["targets"])["recall"] == 1.0
+    result = runner.invoke(app, [*args, "--exact"])
+    assert result.exit_code == 0 and "(exact)" in result.output
+
+
+def test_attack_needs_exactly_one_of_widths_and_blind(tmp_path):
+    source = tmp_path / "target.py"
+    source.write_text(BLIND_ORACLE_FILE)
+    base = ["attack", "--oracle", f"{source}:oracle", "--out", str(tmp_path / "r.npz")]
+    for extra in ([], ["--blind", "--widths", "8,6,4,1"]):
+        result = runner.invoke(app, [*base, *extra])
+        assert result.exit_code != 0
+        assert "exactly one of --widths" in result.output

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from lossrecon.activations import activation_names
+from lossrecon.attacks import blind as lr_blind
 from lossrecon.attacks import chosen_weights
 from lossrecon.cli.common import parse_ints, reports_errors
 from lossrecon.cli.progress import attack_progress
@@ -38,8 +39,16 @@ def load_factory(spec: str) -> object:
 @reports_errors
 def attack(
     oracle: Annotated[str, typer.Option(help="FILE.py:factory, a function returning the oracle")],
-    widths: Annotated[str, typer.Option(help="the target's widths, e.g. 64,32,16,10")],
     out: Annotated[Path, typer.Option(help="where to save the reconstruction (.npz)")],
+    widths: Annotated[
+        str | None, typer.Option(help="the target's widths, e.g. 64,32,16,10 (chosen weights)")
+    ] = None,
+    blind: Annotated[
+        bool, typer.Option(help="architecture unknown: recover it and the inputs up to scale")
+    ] = False,
+    exact: Annotated[
+        bool, typer.Option(help="with --blind, also fit every sample's scale and label")
+    ] = False,
     activation: Annotated[
         str, typer.Option(help=f"one of {', '.join(activation_names())}")
     ] = "relu",
@@ -56,7 +65,12 @@ def attack(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
 ) -> None:
-    """Recover training inputs and labels when the architecture is known (chosen weights)."""
+    """Recover training samples: exact inputs and labels for a known architecture
+    (--widths), or the architecture and the inputs up to scale (--blind)."""
+    if blind == (widths is not None):
+        raise ConfigurationError("give exactly one of --widths (architecture known) or --blind")
+    if blind and (activation != "relu" or bias):
+        raise ConfigurationError("--blind attacks bias-free ReLU networks only")
     target = load_factory(oracle)
     params: dict[str, float | int] = {}
     if activation == "leaky_relu":
@@ -64,17 +78,33 @@ def attack(
     elif activation in ("maxout", "lwta"):
         params["k"] = pieces
     with attack_progress(quiet) as progress:
-        rec = chosen_weights(
-            target,
-            parse_ints(widths, "--widths"),
-            activation=activation,
-            bias=bias,
-            budget=budget,
-            reduction=reduction,
-            n_samples=n_samples,
-            random_state=seed,
-            progress=progress,
-            **params,
-        )
+        if widths is None:
+            rec = lr_blind(
+                target,
+                budget=budget,
+                exact=exact,
+                reduction=reduction,
+                n_samples=n_samples,
+                random_state=seed,
+                progress=progress,
+            )
+        else:
+            rec = chosen_weights(
+                target,
+                parse_ints(widths, "--widths"),
+                activation=activation,
+                bias=bias,
+                budget=budget,
+                reduction=reduction,
+                n_samples=n_samples,
+                random_state=seed,
+                progress=progress,
+                **params,
+            )
     rec.save(out)
-    Console().print(f"Recovered {rec.n_samples} samples with {rec.queries:,} queries; saved {out}")
+    found = f"widths {rec.widths} and " if widths is None else ""
+    scale = "exact" if rec.scale_known else "up to scale"
+    Console().print(
+        f"Recovered {found}{rec.n_samples} samples ({scale}) with {rec.queries:,} queries; "
+        f"saved {out}"
+    )
