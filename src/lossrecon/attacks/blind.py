@@ -70,15 +70,22 @@ _FIT_RESIDUAL = 1e-8  # relative residual above which the scale fit is not trust
 
 @dataclass
 class _Sample:
-    """A recovered input direction: an accuracy-weighted sum of unit vectors."""
+    """A recovered input direction: an accuracy-weighted sum of unit vectors, and the
+    orientation votes of its oriented kinks (positive: the input points along it)."""
 
     total: np.ndarray
-    oriented: bool
+    votes: int
     kinks: int = 1
 
     @property
     def direction(self) -> np.ndarray:
-        return self.total / np.linalg.norm(self.total)
+        """Unit vector, turned to the majority of the votes."""
+        unit = self.total / np.linalg.norm(self.total)
+        return -unit if self.votes < 0 else unit
+
+    @property
+    def oriented(self) -> bool:
+        return self.votes != 0
 
 
 @dataclass
@@ -312,16 +319,14 @@ class _Attack:
     def merge(self, direction: np.ndarray, oriented: bool, accuracy: float) -> None:
         weight = 1.0 / max(accuracy, _SAME) ** 2
         for sample in self.samples:
-            cos = float(sample.direction @ direction)
+            cos = float(sample.total @ direction) / np.linalg.norm(sample.total)
             if 1.0 - abs(cos) <= max(_SAME, accuracy**2):
-                if oriented and not sample.oriented:
-                    sample.total *= np.sign(cos)
-                    sample.oriented = True
-                sign = np.sign(sample.direction @ direction)
+                sign = np.sign(cos)
                 sample.total = sample.total + weight * sign * direction
+                sample.votes += int(sign) if oriented else 0
                 sample.kinks += 1
                 return
-        self.samples.append(_Sample(weight * direction, oriented))
+        self.samples.append(_Sample(weight * direction, int(oriented)))
 
     # -- 3. scale and labels -------------------------------------------------------
     def scale_fit(self, widths: list[int], convention: str, n_samples: int | None) -> tuple | None:
@@ -330,8 +335,9 @@ class _Attack:
         phase, self.phase = self.phase, "scale fit"
         net = ReLUNetwork(widths)
         directions = np.array([s.direction for s in self.samples])
-        unoriented = np.flatnonzero([not s.oriented for s in self.samples])
-        candidates = np.concatenate([directions, -directions[unoriented]])
+        # Both signs of every direction are fitted (a vote can be wrong); the wrong one
+        # gets γ = 0.
+        candidates = np.concatenate([directions, -directions])
         d = widths[-1]
         n_unknowns = 2 + len(candidates) * (d + 1)
         W = self.rng.normal(size=(_FIT_ROWS * n_unknowns, self.n_params)) * self.scale
@@ -354,10 +360,8 @@ class _Attack:
             return None
         beta = coef[2 : 2 + len(candidates) * d].reshape(len(candidates), d)
         gamma = coef[2 + len(candidates) * d :]
-        # An unoriented direction is fitted with both signs; the wrong one gets γ = 0.
-        pick = np.arange(len(self.samples))
-        negative = len(self.samples) + np.arange(len(unoriented))
-        pick[unoriented] = np.where(gamma[negative] > gamma[unoriented], negative, unoriented)
+        count = len(self.samples)
+        pick = np.where(gamma[count:] > gamma[:count], count + np.arange(count), np.arange(count))
         if n_samples is None and convention == "mean":
             self.warnings.append(
                 "reduction 'mean' without n_samples: assuming M = the number of directions"
