@@ -26,6 +26,11 @@ _LOCAL = 4
 # exact loss has a few, one per stretch where every sample is dead and E is constant.
 _TIES = 0.02
 _FEW_STAIRS = 8
+# A run of clean windows must also fit one quadratic within this many noise levels; a
+# run is split into parts of at least _MIN_RUN points.
+_RUN_FIT = 8.0
+_MIN_RUN = 3
+_SPLIT_TRIES = 3  # the worst windows of a bent run beside which a split is tried
 # Witness points stand where a proposed kink bends f by this many times the noise level.
 _VISIBLE = 60.0
 
@@ -94,6 +99,47 @@ def _runs(clean: np.ndarray) -> list[tuple[int, int]]:
     if start is not None:
         runs.append((start, len(clean) - 1 + 3))
     return runs
+
+
+def _split_bent_runs(
+    t: np.ndarray, y: np.ndarray, scaled: np.ndarray, runs: list[tuple[int, int]], tol: float
+) -> list[tuple[int, int]]:
+    """Runs that one quadratic fits as a whole, splitting those that bend at one point.
+
+    Four-point windows see a kink only where it bends f by more than the noise over
+    the window's width; where refinement has packed points tightly around a kink, every
+    window can be clean and a run can cross the kink. Such a run is split beside its
+    worst windows (``scaled`` residuals) if a quadratic then fits each side; a run that
+    no single split mends (a smooth f that is not quadratic) is left as it is.
+    """
+    out: list[tuple[int, int]] = []
+    for first, last in runs:
+        if last - first + 1 < 2 * _MIN_RUN or _misfit(t, y, first, last) <= _RUN_FIT * tol:
+            out.append((first, last))
+            continue
+        windows = np.arange(first, last - 2)
+        worst = windows[np.argsort(-scaled[windows])[:_SPLIT_TRIES]]
+        cuts = [c for w in worst for c in (w, w + 1, w + 2)]
+        cut = next(
+            (
+                c
+                for c in cuts
+                if first + _MIN_RUN - 1 <= c <= last - _MIN_RUN
+                and _misfit(t, y, first, c) <= _RUN_FIT * tol
+                and _misfit(t, y, c + 1, last) <= _RUN_FIT * tol
+            ),
+            None,
+        )
+        out += [(first, last)] if cut is None else [(first, cut), (cut + 1, last)]
+    return out
+
+
+def _misfit(t: np.ndarray, y: np.ndarray, first: int, last: int) -> float:
+    """Largest residual of the least-squares quadratic through points first..last."""
+    part = slice(first, last + 1)
+    quadratic = _Quadratic.fit(t[part], y[part])
+    u = (t[part] - quadratic.center) / quadratic.scale
+    return float(np.max(np.abs(np.vander(u, 3, increasing=True) @ quadratic.coef - y[part])))
 
 
 @dataclass(frozen=True)
@@ -198,7 +244,7 @@ def read_line(
         if np.ptp(y) > 1e3 * tol and _stairs(y) > max(_FEW_STAIRS, _TIES * len(y)):
             unresolved, noisy = [(float(lo), float(hi))], True
             break
-        runs = _runs(scaled <= 1.0)
+        runs = _split_bent_runs(t, y, scaled, _runs(scaled <= 1.0), tol)
         if not runs:
             # Between kinks a finer grid shrinks the misfit like h^3; noise does not
             # shrink. A whole refinement round that leaves it as large means noise.
