@@ -28,7 +28,7 @@ def crossed_gradients(net, inputs, point):
         for layer, matrix in enumerate(matrices[:-1], start=1):
             z = matrix @ h
             scale = np.linalg.norm(matrix, axis=1) * np.linalg.norm(h)
-            for node in np.flatnonzero(np.abs(z) <= 1e-9 * scale):
+            for node in np.flatnonzero(np.abs(z) <= 1e-6 * scale):
                 grad = node_gradient(net.widths, point, a, layer, int(node))
                 if np.any(grad):
                     grads.append(grad)

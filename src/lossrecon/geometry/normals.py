@@ -37,6 +37,7 @@ _START = 0.05
 _SMALL = 1e-3
 _SHRINK = 20.0  # a coordinate whose shifted pieces fail the checks is retried this much closer
 _TRIES = 4
+_NOISE_MARGIN = 10.0  # the reader locates a kink to where it bends f this many noise levels
 _CONFIRM = 8.0  # verification repeats each shift this much smaller
 _AGREE = 10.0  # ... and wants the two jumps within this many estimated errors
 _ROWS_PER_BATCH = 8192
@@ -163,9 +164,18 @@ class _ShiftedLine:
         padded = np.pad(stayed, ((0, 0), (1, 1)), constant_values=True)
         good = fits[:, :, self.left].all(1) & fits[:, :, self.right].all(1) & stayed
         good &= padded[:, :-2] & padded[:, 2:]
-        jump = ((right - left)[0][:, 0] - (right - left)[0][:, 1]) / (2 * delta[:, None])
+        gap = right - left  # (3, C, 2, K): value, slope and curvature jumps at t_k
+        jump = (gap[0][:, 0] - gap[0][:, 1]) / (2 * delta[:, None])
         noise = max(float(np.median(scatter)), floor)
-        error = np.broadcast_to(_END_GAIN * noise / delta[:, None], jump.shape)
+        # The kink itself is known only to within the noise: to noise / |E' jump|, or to
+        # sqrt(noise / |E'' jump|) where E' barely jumps; the jump moves with it.
+        slope, curvature = np.abs(gap[1]).mean((0, 1)), np.abs(gap[2]).mean((0, 1))
+        with np.errstate(divide="ignore"):
+            located = np.minimum(
+                _NOISE_MARGIN * noise / slope, np.sqrt(2 * _NOISE_MARGIN * noise / curvature)
+            )
+        drift = np.abs(gap[1][:, 0] - gap[1][:, 1]) / (2 * delta[:, None]) * located
+        error = _END_GAIN * noise / delta[:, None] + drift
         return jump.T, error.T, good.T
 
 
