@@ -1,0 +1,233 @@
+"""A malicious Flower server: evaluate rounds as loss oracles, one per client.
+
+An honest Flower client answers an evaluate instruction by loading the parameters it
+is sent, computing its loss on its private data and reporting ``(loss, num_examples,
+metrics)``. A server that chooses those parameters therefore holds a loss oracle per
+client, one query per round. :func:`attack_clients` runs an attack against every
+connected client at once, inside a ServerApp's main function: each client's attack runs
+in its own thread and sees an ordinary batched oracle; the server loop sends every
+client its next weight vector in the same round, so attacking many clients costs no
+more rounds than attacking one. A client that misses a round (dropped out, timed out)
+is asked the same query again in the next rounds until it answers or ``patience``
+rounds have passed, so nothing an attack has learnt is lost while it waits.
+
+Requires the ``flower`` extra (``flwr[simulation]==1.41.0``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lossrecon.errors import MissingDependencyError, OracleError
+from lossrecon.network import ReLUNetwork
+from lossrecon.reconstruction import Reconstruction
+
+__all__ = ["FlowerRounds", "attack_clients"]
+
+Attack = Callable[[object], Reconstruction]
+
+
+def _flwr():
+    try:
+        import flwr.common as common
+        from flwr.app.message_type import MessageType
+        from flwr.compat.common import recorddict_compat as compat
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("flwr", "flower") from exc
+    return common, MessageType, compat
+
+
+@dataclass
+class _Query:
+    row: np.ndarray
+    answer: float | None = None
+
+
+@dataclass
+class _Client:
+    node_id: int
+    queue: deque = field(default_factory=deque)
+    done: bool = False
+    missed: int = 0
+    num_examples: int | None = None
+
+
+class _ClientOracle:
+    """The loss oracle of one client: a batch becomes one query per round."""
+
+    def __init__(self, rounds: FlowerRounds, client: _Client, n_params: int) -> None:
+        self.rounds, self.client, self.n_params = rounds, client, n_params
+        self.reduction = rounds.reduction
+
+    @property
+    def num_examples(self) -> int | None:
+        """The training-set size M the client reports with every loss."""
+        return self.client.num_examples
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        queries = [_Query(np.asarray(row, dtype=np.float64)) for row in np.atleast_2d(W)]
+        with self.rounds.changed:
+            self.client.queue.extend(queries)
+            self.rounds.changed.notify_all()
+            self.rounds.changed.wait_for(
+                lambda: (
+                    all(q.answer is not None for q in queries) or self.rounds.failed(self.client)
+                )
+            )
+        if self.rounds.failed(self.client):
+            raise OracleError(
+                f"client {self.client.node_id} missed {self.client.missed} rounds in a row"
+            )
+        return np.array([q.answer for q in queries])
+
+
+class FlowerRounds:
+    """Evaluate rounds over a Flower grid, shared by one attack thread per client.
+
+    ``widths`` and ``bias`` describe the clients' model (bias-free ``nn.Linear`` layers
+    by default), so that a weight vector can be sent as the list of arrays a NumPyClient
+    loads; ``reduction`` is the clients' loss convention.
+    """
+
+    def __init__(
+        self,
+        grid: object,
+        node_ids: Sequence[int],
+        widths: Sequence[int],
+        *,
+        bias: bool = False,
+        reduction: str = "mean",
+        timeout: float | None = 60.0,
+        patience: int = 20,
+    ) -> None:
+        self.grid = grid
+        self.net = ReLUNetwork(widths, bias=bias)
+        self.reduction = reduction
+        self.timeout = timeout
+        self.patience = patience
+        self.clients = [_Client(int(node)) for node in node_ids]
+        self.changed = threading.Condition()
+        self.rounds = 0
+
+    def failed(self, client: _Client) -> bool:
+        return client.missed >= self.patience
+
+    def arrays(self, row: np.ndarray) -> list[np.ndarray]:
+        """A weight vector as the arrays of the client's state_dict, in order."""
+        out = []
+        for matrix, bias in self.net.unflatten(row):
+            out.append(np.array(matrix))
+            if bias is not None:
+                out.append(np.array(bias))
+        return out
+
+    def run(self, attack: Attack) -> dict[int, Reconstruction | Exception]:
+        """Run ``attack(oracle)`` against every client; returns each one's result."""
+        results: dict[int, Reconstruction | Exception] = {}
+
+        def work(client: _Client) -> None:
+            try:
+                results[client.node_id] = attack(_ClientOracle(self, client, self.net.n_params))
+            except Exception as exc:  # reported per client, the others go on
+                results[client.node_id] = exc
+            finally:
+                with self.changed:
+                    client.done = True
+                    self.changed.notify_all()
+
+        # A first round at w = 0 tells each client's num_examples (M, for "mean").
+        self.one_round(self.clients, probe=True)
+        threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in self.clients]
+        for thread in threads:
+            thread.start()
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: all(c.done or c.queue for c in self.clients))
+                waiting = [c for c in self.clients if not c.done and c.queue]
+                if not waiting:
+                    break
+            self.one_round(waiting)
+        for thread in threads:
+            thread.join()
+        return results
+
+    def one_round(self, clients: Iterable[_Client], probe: bool = False) -> None:
+        """Send each client its next query (w = 0 when probing), in one round; record
+        the answers."""
+        common, MessageType, compat = _flwr()
+        self.rounds += 1
+        messages, asked = [], {}
+        for client in clients:
+            if probe:
+                client.queue.appendleft(_Query(np.zeros(self.net.n_params)))
+            query = client.queue[0]
+            ins = common.EvaluateIns(common.ndarrays_to_parameters(self.arrays(query.row)), {})
+            content = compat.evaluateins_to_recorddict(ins, keep_input=True)
+            message = self.grid.create_message(
+                content, MessageType.EVALUATE, client.node_id, str(self.rounds), self.timeout
+            )
+            messages.append(message)
+            asked[client.node_id] = client
+        replies = self.grid.send_and_receive(messages, timeout=self.timeout)
+        answered = set()
+        with self.changed:
+            for reply in replies:
+                client = asked.get(reply.metadata.src_node_id)
+                if client is None or reply.has_error():
+                    continue
+                res = compat.recorddict_to_evaluateres(reply.content)
+                client.num_examples = int(res.num_examples)
+                client.queue.popleft().answer = float(res.loss)
+                client.missed = 0
+                answered.add(client.node_id)
+            for node, client in asked.items():
+                if node not in answered:
+                    client.missed += 1
+            self.changed.notify_all()
+
+
+def _connected(grid: object, count: int, timeout: float | None) -> list[int]:
+    """The node ids of the grid once ``count`` clients are connected."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        nodes = list(grid.get_node_ids())
+        if len(nodes) >= count:
+            return nodes
+        if deadline is not None and time.monotonic() > deadline:
+            raise OracleError(f"{len(nodes)} clients connected after {timeout} s, expected {count}")
+        time.sleep(0.1)
+
+
+def attack_clients(
+    grid: object,
+    widths: Sequence[int],
+    attack: Attack,
+    *,
+    bias: bool = False,
+    reduction: str = "mean",
+    node_ids: Sequence[int] | None = None,
+    min_clients: int = 1,
+    timeout: float | None = 60.0,
+    patience: int = 20,
+) -> tuple[dict[int, Reconstruction | Exception], int]:
+    """Attack every client of a Flower grid (or those in ``node_ids``) in shared rounds.
+
+    Call it from a ServerApp's main function; without ``node_ids`` it waits (up to
+    ``timeout``) until ``min_clients`` clients are connected. ``attack(oracle)`` is run
+    once per client, for example
+    ``lambda o: lr.attacks.chosen_weights(o, widths, n_samples=o.num_examples)``
+    (``o.num_examples`` is what the client reports, known from a first probing round).
+    Returns each client's Reconstruction (or the exception that stopped
+    its attack) and the number of evaluate rounds used.
+    """
+    nodes = list(node_ids) if node_ids is not None else _connected(grid, min_clients, timeout)
+    rounds = FlowerRounds(
+        grid, nodes, widths, bias=bias, reduction=reduction, timeout=timeout, patience=patience
+    )
+    return rounds.run(attack), rounds.rounds
