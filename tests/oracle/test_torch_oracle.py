@@ -73,3 +73,60 @@ def test_chosen_weights_attack_on_a_torch_model(rng):
     rec = lr.attacks.chosen_weights(oracle, [5, 6, 3], bias=True)
     report = lr.evaluate(rec, x, y)
     assert report["recall"] == 1.0 and report["input_rel_error_max"] < 1e-8
+
+
+def cross_entropy_oracle(rng, reduction="sum", m=12):
+    model = nn.Sequential(nn.Linear(5, 6, bias=False), nn.ReLU(), nn.Linear(6, 3, bias=False))
+    x, labels = rng.normal(size=(m, 5)), rng.integers(0, 3, size=m)
+    loss_fn = nn.CrossEntropyLoss(reduction=reduction)
+    return lr.TorchLossOracle(model, x, labels, loss_fn=loss_fn), x, labels
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_cross_entropy_is_what_torch_computes(rng, reduction):
+    oracle, x, labels = cross_entropy_oracle(rng, reduction)
+    assert (oracle.loss, oracle.reduction) == ("cross_entropy", reduction)
+    net = lr.ReLUNetwork([5, 6, 3])
+    w = net.random_weights(random_state=2)
+    logits = net.forward(w, x)
+    per_sample = np.log(np.exp(logits).sum(1)) - logits[np.arange(len(x)), labels]
+    expected = per_sample.sum() if reduction == "sum" else per_sample.mean()
+    assert oracle(w)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_cross_entropy_targets_must_be_class_indices(rng):
+    model = nn.Sequential(nn.Linear(5, 3, bias=False))
+    with pytest.raises(ConfigurationError, match="class indices"):
+        lr.TorchLossOracle(model, rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), nn.CrossEntropyLoss())
+
+
+@pytest.mark.parametrize("attack", ["chosen_weights", "blind"])
+def test_attacks_refuse_cross_entropy_and_say_why(rng, attack):
+    oracle, _, _ = cross_entropy_oracle(rng)
+    run = getattr(lr.attacks, attack)
+    with pytest.raises(ConfigurationError, match="needs a squared loss"):
+        run(oracle, [5, 6, 3]) if attack == "chosen_weights" else run(oracle)
+
+
+def test_cross_entropy_still_bends_at_every_samples_hyperplane_and_leaks_its_label(rng):
+    """What cross-entropy leaks: route one first-layer row p + t q to the logits along v.
+    Sample i turns on at t_i = -(p·a_i)/(q·a_i), and there E' jumps by
+    |q·a_i| (mean(v) - v_{y_i}): the hyperplanes (inputs up to scale, as with squared
+    loss) and, through v_{y_i}, the labels. Between kinks E is smooth but not quadratic,
+    which is why the attacks, built on quadratic pieces, refuse it."""
+    oracle, x, labels = cross_entropy_oracle(rng, m=6)
+    p, q, v = rng.normal(size=5), rng.normal(size=5), np.array([0.7, -1.1, 0.3])
+
+    def line(t):
+        W = np.zeros((len(t), oracle.n_params))
+        W[:, :5] = p + t[:, None] * q  # row 0 of the first layer
+        W[:, 30 + np.arange(3) * 6] = v  # column 0 of the last layer
+        return oracle(W)
+
+    h = 1e-5
+    for a, label in zip(x, labels, strict=True):
+        t_i = -(p @ a) / (q @ a)
+        left = (line(np.array([t_i - h])) - line(np.array([t_i - 2 * h]))) / h
+        right = (line(np.array([t_i + 2 * h])) - line(np.array([t_i + h]))) / h
+        expected = abs(q @ a) * (v.mean() - v[label])
+        assert (right - left)[0] == pytest.approx(expected, rel=1e-3, abs=1e-6)

@@ -48,7 +48,7 @@ from lossrecon.geometry import (
 )
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
-from lossrecon.oracle.protocol import reduction_of, reduction_scale
+from lossrecon.oracle.protocol import reduction_of, reduction_scale, require_squared_loss
 from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["blind"]
@@ -435,6 +435,7 @@ def blind(
     read, what was found so far is returned with a warning.
     """
     validate_oracle(oracle)
+    require_squared_loss(oracle, "blind")
     convention = reduction_of(oracle, reduction)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, np.random.default_rng(random_state), progress, patience)

@@ -39,7 +39,7 @@ from lossrecon.errors import ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
-from lossrecon.oracle.protocol import reduction_of, reduction_scale
+from lossrecon.oracle.protocol import reduction_of, reduction_scale, require_squared_loss
 from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["chosen_weights"]
@@ -651,6 +651,7 @@ def chosen_weights(
     and with biases each sample's multiplicity.
     """
     n_params = validate_oracle(oracle)
+    require_squared_loss(oracle, "chosen-weights")
     net = ReLUNetwork(widths, activation=activation, bias=bias, **activation_params)
     if net.n_params != n_params:
         raise ConfigurationError(

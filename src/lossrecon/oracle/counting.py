@@ -47,6 +47,8 @@ class CountingOracle:
         self.batches = 0
         if hasattr(oracle, "reduction"):
             self.reduction = oracle.reduction
+        if hasattr(oracle, "loss"):
+            self.loss = oracle.loss
 
     @property
     def remaining(self) -> int | None:

@@ -4,6 +4,7 @@ A loss oracle is any object with ``n_params: int`` and ``__call__(W) -> losses``
 W is a float64 array of shape (K, N) and the answer has shape (K,). Batching is the
 contract: attacks ask for many weight vectors at once. An oracle may state its loss
 convention in an attribute ``reduction``; absent, the paper's ``"half_sum"`` is assumed.
+An attribute ``loss`` ("squared" when absent) names the kind of loss.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import numpy as np
 
 from lossrecon.errors import ConfigurationError
 
-__all__ = ["REDUCTIONS", "LossOracle", "Reduction", "reduction_of", "reduction_scale"]
+__all__ = [
+    "REDUCTIONS",
+    "LossOracle",
+    "Reduction",
+    "reduction_of",
+    "reduction_scale",
+    "require_squared_loss",
+]
 
 Reduction = Literal["half_sum", "sum", "mean"]
 REDUCTIONS: tuple[str, ...] = ("half_sum", "sum", "mean")
@@ -29,6 +37,21 @@ class LossOracle(Protocol):
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Losses for W of shape (K, N): an array of shape (K,)."""
         ...
+
+
+def require_squared_loss(oracle: object, attack: str) -> None:
+    """Refuse an oracle whose ``loss`` attribute says it is not a squared loss.
+
+    The attacks read the loss along lines as piecewise quadratic, which only a squared
+    loss of a piecewise-linear network is; cross-entropy is piecewise analytic instead.
+    """
+    kind = getattr(oracle, "loss", "squared")
+    if kind != "squared":
+        raise ConfigurationError(
+            f"the {attack} attack needs a squared loss (the paper's, or MSELoss), but the "
+            f"oracle's loss is {kind!r}: along a line it is then not piecewise quadratic. "
+            "Its kinks still sit on the samples' hyperplanes (docs/targets.md)"
+        )
 
 
 def reduction_of(oracle: object, override: str | None = None) -> str:

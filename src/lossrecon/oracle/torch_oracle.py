@@ -40,8 +40,11 @@ class TorchLossOracle:
     inputs, targets:
         (M, n) and (M, d_out) arrays or tensors.
     loss_fn:
-        None for the paper's sum_i 1/2 ||b_i - F(a_i)||^2, or ``nn.MSELoss`` with
-        reduction "sum" or "mean".
+        None for the paper's sum_i 1/2 ||b_i - F(a_i)||^2, ``nn.MSELoss`` with
+        reduction "sum" or "mean", or ``nn.CrossEntropyLoss`` (reduction "sum" or
+        "mean"; targets are class indices, shape (M,)). The oracle's ``loss`` attribute
+        says which kind ("squared" or "cross_entropy"): the attacks need a squared loss
+        and refuse the other (docs/targets.md says what cross-entropy still leaks).
     dtype:
         "float64" (default) or "float32".
     chunk:
@@ -73,27 +76,43 @@ class TorchLossOracle:
         if dtype not in ("float64", "float32"):
             raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = getattr(torch, dtype)
-        self.reduction = self._convention(torch, loss_fn)
+        self.loss, self.reduction = self._convention(torch, loss_fn)
         x, y = training_arrays(inputs, targets)
-        self._scale = reduction_scale(self.reduction, len(x), y.shape[1])
+        if self.loss == "cross_entropy":
+            if y.shape[1] != 1 or np.any(y != np.round(y)) or y.min() < 0:
+                raise ConfigurationError(
+                    "cross-entropy targets must be class indices of shape (M,), "
+                    f"got shape {y.shape}"
+                )
+            self._scale = 1.0
+        else:
+            self._scale = reduction_scale(self.reduction, len(x), y.shape[1])
         self.model = model.to(self.dtype).eval()
         self.names = [name for name, _ in model.named_parameters()]
         self.shapes = [p.shape for _, p in model.named_parameters()]
         self.n_params = int(sum(p.numel() for p in model.parameters()))
         self.inputs = torch.as_tensor(x, dtype=self.dtype)
-        self.targets = torch.as_tensor(y, dtype=self.dtype)
+        self.targets = (
+            torch.as_tensor(y[:, 0], dtype=torch.long)
+            if self.loss == "cross_entropy"
+            else torch.as_tensor(y, dtype=self.dtype)
+        )
         self.chunk = int(chunk)
         self._batched = torch.func.vmap(self._loss)
 
     @staticmethod
-    def _convention(torch: object, loss_fn: object | None) -> str:
+    def _convention(torch: object, loss_fn: object | None) -> tuple[str, str]:
+        """The loss kind and its reduction."""
         if loss_fn is None:
-            return "half_sum"
-        if isinstance(loss_fn, torch.nn.MSELoss) and loss_fn.reduction in ("sum", "mean"):
-            return loss_fn.reduction
+            return "squared", "half_sum"
+        reduction = getattr(loss_fn, "reduction", None)
+        if isinstance(loss_fn, torch.nn.MSELoss) and reduction in ("sum", "mean"):
+            return "squared", reduction
+        if isinstance(loss_fn, torch.nn.CrossEntropyLoss) and reduction in ("sum", "mean"):
+            return "cross_entropy", reduction
         raise ConfigurationError(
-            f"loss_fn must be None (the paper's half sum of squares) or nn.MSELoss with "
-            f"reduction 'sum' or 'mean', got {loss_fn!r}"
+            "loss_fn must be None (the paper's half sum of squares), nn.MSELoss or "
+            f"nn.CrossEntropyLoss with reduction 'sum' or 'mean', got {loss_fn!r}"
         )
 
     def _loss(self, w: object) -> object:
@@ -105,6 +124,8 @@ class TorchLossOracle:
             params[name] = w[start : start + size].reshape(shape)
             start += size
         output = torch.func.functional_call(self.model, params, (self.inputs,))
+        if self.loss == "cross_entropy":
+            return torch.nn.functional.cross_entropy(output, self.targets, reduction=self.reduction)
         return self._scale * ((output - self.targets) ** 2).sum()
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
