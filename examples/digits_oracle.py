@@ -1,8 +1,8 @@
 """An oracle factory for ``lossrecon attack``: a 64-32-16-10 ReLU network on 300 digits.
 
-    lossrecon attack --oracle examples/digits_oracle.py:oracle --widths 64,32,16,10 --out rec.npz
-    python examples/digits_oracle.py truth.npz      # the private data, to score the result
-    lossrecon evaluate rec.npz --truth truth.npz
+lossrecon attack --oracle examples/digits_oracle.py:oracle --widths 64,32,16,10 --out rec.npz
+python examples/digits_oracle.py truth.npz      # the private data, to score the result
+lossrecon evaluate rec.npz --truth truth.npz
 """
 
 import sys

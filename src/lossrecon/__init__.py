@@ -23,6 +23,7 @@ from lossrecon.oracle import (
     CountingOracle,
     LossOracle,
     NumpyLossOracle,
+    ShardedLossOracle,
     TorchLossOracle,
     weight_decay,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "ReLU",
     "ReLUNetwork",
     "Reconstruction",
+    "ShardedLossOracle",
     "TorchLossOracle",
     "__version__",
     "attacks",

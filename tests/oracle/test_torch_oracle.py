@@ -97,7 +97,9 @@ def test_cross_entropy_is_what_torch_computes(rng, reduction):
 def test_cross_entropy_targets_must_be_class_indices(rng):
     model = nn.Sequential(nn.Linear(5, 3, bias=False))
     with pytest.raises(ConfigurationError, match="class indices"):
-        lr.TorchLossOracle(model, rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), nn.CrossEntropyLoss())
+        lr.TorchLossOracle(
+            model, rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), nn.CrossEntropyLoss()
+        )
 
 
 @pytest.mark.parametrize("attack", ["chosen_weights", "blind"])

@@ -2,8 +2,10 @@
 
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
 from lossrecon.oracle.defenses import ClippedLoss, NoisyLoss, RoundedLoss
+from lossrecon.oracle.flower import FlowerRounds, attack_clients
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, weight_decay
 from lossrecon.oracle.protocol import REDUCTIONS, LossOracle, reduction_of, reduction_scale
+from lossrecon.oracle.sharded import ShardedLossOracle
 from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, TorchLossOracle
 
 __all__ = [
@@ -11,11 +13,14 @@ __all__ = [
     "SUPPORTED_MODULES",
     "ClippedLoss",
     "CountingOracle",
+    "FlowerRounds",
     "LossOracle",
     "NoisyLoss",
     "NumpyLossOracle",
     "RoundedLoss",
+    "ShardedLossOracle",
     "TorchLossOracle",
+    "attack_clients",
     "reduction_of",
     "reduction_scale",
     "validate_oracle",
