@@ -5,7 +5,7 @@ import pytest
 
 import lossrecon as lr
 from lossrecon.errors import ConfigurationError
-from lossrecon.oracle import ClippedLoss, NoisyLoss, RoundedLoss
+from lossrecon.oracle import ClippedLoss, NoisyLoss, RoundedLoss, SoftplusLoss
 
 
 @pytest.fixture
@@ -82,3 +82,27 @@ def test_the_attack_degrades_without_garbage(problem, defend):
         rec = lr.attacks.chosen_weights(defend(oracle), [5, 4, 3])
     report = lr.evaluate(rec, x, y)
     assert report["precision"] in (None, 1.0)
+
+
+def test_softplus_tends_to_relu_and_is_smooth(problem):
+    net, x, y, oracle = problem
+    W = net.random_weights(20, random_state=4)
+    cold = SoftplusLoss(net, x, y, temperature=1e-9, reduction="sum")
+    np.testing.assert_allclose(cold(W), oracle(W), rtol=1e-7)
+    warm = SoftplusLoss(net, x, y, temperature=0.5, reduction="sum")
+    assert np.all(warm(W) != oracle(W))
+    with pytest.raises(ConfigurationError, match="temperature"):
+        SoftplusLoss(net, x, y, temperature=0.0)
+
+
+@pytest.mark.parametrize("temperature", [1e-12, 1e-3, 0.3])
+def test_softplus_defense_hides_kinks_without_garbage(problem, temperature):
+    """A cold softplus is ReLU and leaks everything; a warm one leaves no kink to read."""
+    net, x, y, _ = problem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = lr.attacks.chosen_weights(SoftplusLoss(net, x, y, temperature), [5, 4, 3])
+    report = lr.evaluate(rec, x, y)
+    assert report["precision"] in (None, 1.0)
+    if temperature < 1e-9:
+        assert report["recall"] == 1.0

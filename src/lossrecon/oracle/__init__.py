@@ -1,7 +1,7 @@
 """Loss oracles: the protocol, query accounting, and concrete oracles."""
 
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
-from lossrecon.oracle.defenses import ClippedLoss, NoisyLoss, RoundedLoss
+from lossrecon.oracle.defenses import ClippedLoss, NoisyLoss, RoundedLoss, SoftplusLoss
 from lossrecon.oracle.flower import FlowerRounds, attack_clients
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, weight_decay
 from lossrecon.oracle.protocol import REDUCTIONS, LossOracle, reduction_of, reduction_scale
@@ -19,6 +19,7 @@ __all__ = [
     "NumpyLossOracle",
     "RoundedLoss",
     "ShardedLossOracle",
+    "SoftplusLoss",
     "TorchLossOracle",
     "attack_clients",
     "reduction_of",
