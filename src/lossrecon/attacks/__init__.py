@@ -3,5 +3,6 @@
 
 from lossrecon.attacks.blind import blind
 from lossrecon.attacks.chosen_weights import chosen_weights
+from lossrecon.attacks.loss_matching import loss_matching
 
-__all__ = ["blind", "chosen_weights"]
+__all__ = ["blind", "chosen_weights", "loss_matching"]
