@@ -90,6 +90,9 @@ def main() -> None:
     )
     recalls = []
     for rec in found["results"].values():
+        if not isinstance(rec, lr.Reconstruction):
+            recalls.append(f"attack failed: {rec}")
+            continue
         best = max(
             lr.evaluate(rec, d.inputs, d.targets)["recall"]
             for d in (private_data(p, args.samples) for p in range(args.clients))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lossrecon.cli import attack, demo, evaluate, virtual
+from lossrecon.cli import attack, bench, demo, evaluate, virtual
 
 app = typer.Typer(
     name="lossrecon",
@@ -16,5 +16,6 @@ app.command("demo")(demo.demo)
 app.command("attack")(attack.attack)
 app.command("evaluate")(evaluate.evaluate)
 app.command("virtual")(virtual.virtual)
+app.command("bench")(bench.bench)
 
 __all__ = ["app"]

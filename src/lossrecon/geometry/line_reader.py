@@ -218,7 +218,7 @@ def read_line(
     noise: float | None = None,
     min_width: float | None = None,
     max_rounds: int = 60,
-    max_points: int | None = None,
+    max_points: int | None = 100_000,
 ) -> LineReading:
     """Find the kinks of a continuous piecewise-quadratic f on [lo, hi].
 
@@ -226,7 +226,9 @@ def read_line(
     ``rel_tol`` is the noise level relative to max |f| below which a point counts as on
     a quadratic, unless an absolute ``noise`` level is given; ``min_width`` (default
     1e-12 of the interval) is the narrowest gap that is still split; ``max_points`` caps
-    the evaluations (then unexplained gaps are reported as unresolved).
+    the evaluations (then unexplained gaps are reported as unresolved): noise just above
+    the tolerance leaves a few clean windows everywhere and would otherwise keep
+    refining, with the batch and its memory doubling each round.
     """
     min_width = 1e-12 * (hi - lo) if min_width is None else min_width
     t = np.linspace(lo, hi, initial_points)

@@ -1,0 +1,376 @@
+"""``lossrecon bench``: attacks x data sets x defenses in one run, as JSON, a one-page
+Markdown report and PNG plots.
+
+What it measures (each row one attack run, scored by :func:`~lossrecon.evaluate`):
+
+- the three attacks side by side on the same oracles: chosen weights, blind, and the
+  loss-matching baseline on the chosen-weights attack's query budget;
+- the chosen-weights attack behind every defense (noise, rounding, float32/float16,
+  softplus, clipping) at several strengths: recall and precision;
+- how queries grow with M and n.
+
+Figures: recall against each defense's strength, queries against M (n + 1), a loss slice
+along a line with the nonsmooth points found on it, digits beside their reconstructions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lossrecon.attacks import blind, chosen_weights, loss_matching
+from lossrecon.data import Dataset, load_dataset, synthetic
+from lossrecon.errors import AttackError, QueryBudgetExceeded
+from lossrecon.evaluation import evaluate, match
+from lossrecon.geometry import read_line
+from lossrecon.network import ReLUNetwork
+from lossrecon.oracle import ClippedLoss, NoisyLoss, NumpyLossOracle, RoundedLoss, SoftplusLoss
+from lossrecon.plots import plot_image_pairs
+
+__all__ = ["BenchSizes", "run_bench"]
+
+Progress = Callable[[str], None]
+
+_DEFENDED_BUDGET = 20
+
+
+class _OutOfTime(Exception):
+    """A defended attack ran past its wall-time limit."""
+
+
+class _TimeLimited:
+    """An oracle that refuses to answer after ``seconds`` of wall time."""
+
+    def __init__(self, oracle: object, seconds: float) -> None:
+        self.oracle, self.n_params = oracle, oracle.n_params
+        self.reduction = getattr(oracle, "reduction", "half_sum")
+        self.deadline = time.perf_counter() + seconds
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        if time.perf_counter() > self.deadline:
+            raise _OutOfTime
+        return self.oracle(W)
+
+
+@dataclass(frozen=True)
+class BenchSizes:
+    """How big the bench's problems are: ``quick`` runs in about a minute."""
+
+    digits: int
+    small: tuple[int, int]  # (M, n) of the network all three attacks can take
+    grid_m: tuple[int, ...]
+    grid_n: tuple[int, ...]
+    baseline_steps: int
+    seconds: float  # wall time a defended attack may take
+
+    @classmethod
+    def of(cls, quick: bool) -> BenchSizes:
+        if quick:
+            return cls(60, (10, 6), (10, 20, 40), (4, 8, 16), 300, 5.0)
+        return cls(300, (20, 8), (25, 50, 100, 200), (8, 16, 32, 64), 2000, 60.0)
+
+
+def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) -> dict:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            rec = run()
+        except (AttackError, QueryBudgetExceeded, _OutOfTime) as exc:
+            return {
+                "attack": attack,
+                "data": data.name,
+                "widths": widths,
+                **extra,
+                "error": str(exc) or type(exc).__name__,
+                "recall": 0.0,
+                "precision": None,
+                "queries": None,
+            }
+    report = evaluate(rec, data.inputs, data.targets)
+    return {
+        "attack": attack,
+        "data": data.name,
+        "widths": widths,
+        **extra,
+        "M": data.n_samples,
+        "n": data.n_features,
+        "recall": report["recall"],
+        "precision": report["precision"],
+        "input_rel_error_median": report["input_rel_error_median"],
+        "queries": rec.queries,
+        "floor_ratio": report["floor_ratio"],
+        "seconds": time.perf_counter() - start,
+        "_rec": rec,
+    }
+
+
+def _side_by_side(sizes: BenchSizes, say: Progress) -> list[dict]:
+    m, n = sizes.small
+    widths = [n, 6, 4, 2]
+    data = synthetic(m, n, 2, random_state=0)
+    net = ReLUNetwork(widths)
+    digits = load_dataset("digits", n_samples=sizes.digits, random_state=0)
+    digit_widths = [64, 16, 8, 10]
+    rows = []
+    say("side by side: chosen weights")
+    oracle = NumpyLossOracle(net, data.inputs, data.targets)
+    chosen = _row("chosen", data, widths, lambda: chosen_weights(oracle, widths))
+    rows.append(chosen)
+    say("side by side: blind")
+    rows.append(_row("blind", data, widths, lambda: blind(oracle, exact=True)))
+    say("side by side: loss-matching baseline")
+    rows.append(
+        _row(
+            "baseline",
+            data,
+            widths,
+            lambda: loss_matching(
+                oracle, widths, chosen["queries"], n_samples=m, adam_steps=sizes.baseline_steps
+            ),
+        )
+    )
+    say("side by side: chosen weights on digits")
+    digit_oracle = NumpyLossOracle(ReLUNetwork(digit_widths), digits.inputs, digits.targets)
+    rows.append(
+        _row("chosen", digits, digit_widths, lambda: chosen_weights(digit_oracle, digit_widths))
+    )
+    return rows
+
+
+def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
+    m, n = sizes.small
+    widths = [n, 6, 4, 2]
+    data = synthetic(m, n, 2, random_state=1)
+    net = ReLUNetwork(widths)
+    plain = NumpyLossOracle(net, data.inputs, data.targets)
+    median = float(np.median(plain(net.random_weights(64, random_state=0))))
+    settings: list[tuple[str, float, Callable[[], object]]] = [("none", 0.0, lambda: plain)]
+    for sigma in (1e-14, 1e-12, 1e-10, 1e-8, 1e-6):
+        settings.append(("noise", sigma, lambda s=sigma: NoisyLoss(plain, s, random_state=0)))
+    for digits in (15, 13, 11, 9, 7):
+        settings.append(("rounding", digits, lambda k=digits: RoundedLoss(plain, k)))
+    for temperature in (1e-12, 1e-9, 1e-6, 1e-3):
+        settings.append(
+            (
+                "softplus",
+                temperature,
+                lambda t=temperature: SoftplusLoss(net, data.inputs, data.targets, t),
+            )
+        )
+    for dtype in ("float32", "float16"):
+        settings.append(
+            (
+                "precision",
+                32 if dtype == "float32" else 16,
+                lambda d=dtype: NumpyLossOracle(net, data.inputs, data.targets, dtype=d),
+            )
+        )
+    settings.append(("clipping", median, lambda: ClippedLoss(plain, median)))
+    # Behind a defense an attack may spend far more than without one (noise close to the
+    # reader's tolerance keeps it refining): it gets _DEFENDED_BUDGET times its
+    # undefended queries and sizes.seconds of wall time, and is scored as having found
+    # nothing if either runs out.
+    budget = _DEFENDED_BUDGET * chosen_weights(plain, widths).queries
+    rows = []
+    for name, strength, make in settings:
+        say(f"defense {name} {strength:g}")
+
+        def run(make: Callable[[], object] = make) -> object:
+            return chosen_weights(_TimeLimited(make(), sizes.seconds), widths, budget=budget)
+
+        rows.append(_row("chosen", data, widths, run, defense=name, strength=strength))
+    return rows
+
+
+def _growth(sizes: BenchSizes, say: Progress) -> list[dict]:
+    rows = []
+    for m in sizes.grid_m:
+        for n in sizes.grid_n:
+            say(f"growth M={m} n={n}")
+            widths = [n, 8, 4, 2]
+            data = synthetic(m, n, 2, random_state=2)
+            oracle = NumpyLossOracle(ReLUNetwork(widths), data.inputs, data.targets)
+            rows.append(
+                _row("chosen", data, widths, lambda o=oracle, w=widths: chosen_weights(o, w))
+            )
+    return rows
+
+
+def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dict]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    panels = [
+        ("noise", "relative noise σ", True),
+        ("rounding", "significant digits", False),
+        ("softplus", "softplus temperature", True),
+    ]
+    figure, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for axis, (name, label, logx) in zip(axes, panels, strict=True):
+        rows = [r for r in defenses if r.get("defense") == name]
+        x = [r["strength"] for r in rows]
+        axis.plot(x, [r["recall"] for r in rows], "o-", label="recall@1e-6")
+        axis.plot(
+            x,
+            [r["precision"] if r["precision"] is not None else np.nan for r in rows],
+            "s--",
+            label="precision@1e-6",
+        )
+        if logx:
+            axis.set_xscale("log")
+        else:
+            axis.invert_xaxis()
+        axis.set_ylim(-0.05, 1.05)
+        axis.set_xlabel(label)
+        axis.set_title(f"defense: {name}", fontsize=9)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "defenses.png", dpi=110)
+    plt.close(figure)
+    names.append("defenses.png")
+
+    figure, axis = plt.subplots(figsize=(5, 3.4))
+    unknowns = np.array([r["M"] * (r["n"] + 1) for r in growth])
+    axis.loglog(unknowns, [r["queries"] for r in growth], "o", label="chosen weights")
+    blind_rows = [r for r in side if r["attack"] == "blind" and r["queries"]]
+    axis.loglog(
+        [r["M"] * (r["n"] + 1) for r in blind_rows],
+        [r["queries"] for r in blind_rows],
+        "^",
+        label="blind",
+    )
+    line = np.array([unknowns.min(), unknowns.max()])
+    axis.loglog(line, line, "k:", label="information limit M (n + 1)")
+    axis.set_xlabel("M (n + 1)")
+    axis.set_ylabel("queries")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "queries.png", dpi=110)
+    plt.close(figure)
+    names.append("queries.png")
+
+    names.append(_loss_slice(out / "loss_slice.png", plt))
+
+    digits_row = next(r for r in side if r["data"].startswith("digits"))
+    digits = load_dataset("digits", n_samples=digits_row["M"], random_state=0)
+    rec = digits_row["_rec"]
+    found = match(rec.inputs, digits.inputs, tau=1e-6)
+    order = np.argsort(found.truth)[:12]
+    plot_image_pairs(
+        digits.inputs[found.truth[order]], rec.inputs[found.recovered[order]], out / "digits.png"
+    )
+    names.append("digits.png")
+    return names
+
+
+def _loss_slice(path: Path, plt) -> str:
+    """E along one first-layer weight of a small network, with the kinks read on it."""
+    data = synthetic(8, 4, 1, random_state=3)
+    net = ReLUNetwork([4, 5, 3, 1])
+    oracle = NumpyLossOracle(net, data.inputs, data.targets)
+    base = np.random.default_rng(3).normal(size=net.n_params)
+    direction = np.zeros(net.n_params)
+    direction[0] = 1.0
+    reading = read_line(lambda t: oracle(base + t[:, None] * direction), -4.0, 4.0)
+    t = np.linspace(-4.0, 4.0, 1201)
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    axis.plot(t, oracle(base + t[:, None] * direction), lw=1.2, label="E(w + t e_1)")
+    kinks = np.array([k.t for k in reading.kinks])
+    axis.plot(
+        kinks, oracle(base + kinks[:, None] * direction), "rv", label="nonsmooth points found"
+    )
+    axis.set_xlabel("t")
+    axis.set_ylabel("loss")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
+def _fmt(value: object, spec: str = ".3g") -> str:
+    return "—" if value is None else format(value, spec) if isinstance(value, float) else str(value)
+
+
+def _markdown(
+    side: list[dict], defenses: list[dict], growth: list[dict], figures: list[str], quick: bool
+) -> str:
+    lines = [
+        f"# lossrecon bench{' (quick)' if quick else ''}",
+        "",
+        "## Three attacks on the same oracles",
+        "",
+        "| attack | data | widths | M | n | recall | precision | input error | queries "
+        "| floor_ratio | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in side:
+        lines.append(
+            f"| {r['attack']} | {r['data']} | {'-'.join(map(str, r['widths']))} | {r.get('M')} "
+            f"| {r.get('n')} | {_fmt(r['recall'])} | {_fmt(r['precision'])} "
+            f"| {_fmt(r.get('input_rel_error_median'), '.1e')} | {_fmt(r['queries'])} "
+            f"| {_fmt(r.get('floor_ratio'))} | {_fmt(r.get('seconds'), '.1f')} |"
+        )
+    lines += [
+        "",
+        "The baseline gets the chosen-weights attack's query budget.",
+        "",
+        "## Chosen weights behind defenses",
+        "",
+        f"Each run may spend {_DEFENDED_BUDGET} times the undefended query count and a "
+        "fixed wall time; 'stopped' means it ran out (nothing is scored as found).",
+        "",
+        "| defense | strength | recall | precision | queries |",
+        "|---|---|---|---|---|",
+    ]
+    for r in defenses:
+        spent = "stopped" if "error" in r else _fmt(r["queries"])
+        lines.append(
+            f"| {r['defense']} | {r['strength']:g} | {_fmt(r['recall'])} "
+            f"| {_fmt(r['precision'])} | {spent} |"
+        )
+    lines += [
+        "",
+        "## Growth with M and n (chosen weights)",
+        "",
+        "| M | n | queries | floor_ratio |",
+        "|---|---|---|---|",
+    ]
+    for r in growth:
+        lines.append(f"| {r['M']} | {r['n']} | {r['queries']} | {r['floor_ratio']:.3f} |")
+    lines += ["", "## Figures", ""] + [f"![{name}]({name})" for name in figures]
+    return "\n".join(lines) + "\n"
+
+
+def run_bench(out: str | Path, quick: bool = False, say: Progress | None = None) -> dict:
+    """Run everything, write bench.json, report.md and the PNGs into ``out``; return the
+    results."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = say or (lambda message: None)
+    sizes = BenchSizes.of(quick)
+    side = _side_by_side(sizes, say)
+    defenses = _defenses(sizes, say)
+    growth = _growth(sizes, say)
+    say("figures")
+    figures = _figures(out, side, defenses, growth)
+    results = {
+        "quick": quick,
+        "side_by_side": [{k: v for k, v in r.items() if k != "_rec"} for r in side],
+        "defenses": [{k: v for k, v in r.items() if k != "_rec"} for r in defenses],
+        "growth": [{k: v for k, v in r.items() if k != "_rec"} for r in growth],
+        "figures": figures,
+    }
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    (out / "report.md").write_text(_markdown(side, defenses, growth, figures, quick))
+    return results

@@ -1,0 +1,28 @@
+import json
+
+from typer.testing import CliRunner
+
+from lossrecon.bench import run_bench
+from lossrecon.cli import app
+
+
+def test_quick_bench_writes_the_report_the_json_and_every_figure(tmp_path):
+    results = run_bench(tmp_path, quick=True)
+    attacks = {row["attack"] for row in results["side_by_side"]}
+    assert attacks == {"chosen", "blind", "baseline"}
+    chosen = results["side_by_side"][0]
+    assert chosen["attack"] == "chosen" and chosen["recall"] == 1.0
+    defenses = {row["defense"] for row in results["defenses"]}
+    assert defenses == {"none", "noise", "rounding", "softplus", "precision", "clipping"}
+    assert all(row["precision"] in (None, 1.0) for row in results["defenses"])
+    assert json.loads((tmp_path / "bench.json").read_text())["quick"] is True
+    report = (tmp_path / "report.md").read_text()
+    for name in ("defenses.png", "queries.png", "loss_slice.png", "digits.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+        assert f"![{name}]({name})" in report
+
+
+def test_bench_command(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "report" in result.output and (tmp_path / "report.md").exists()
