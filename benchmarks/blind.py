@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 import warnings
-from pathlib import Path
 
-from timing import TimedOracle
+from benchlib import TimedOracle, save
 
 import lossrecon as lr
 
-RESULTS = Path(__file__).parent / "results"
 NETWORKS = ([8, 6, 4, 1], [16, 8, 8, 1], [32, 16, 8, 4, 2])
 
 
@@ -104,11 +101,7 @@ def main() -> None:
         for seed in seeds
     ]
     stem = "blind" + ("_quick" if args.quick else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": platform.platform(), "cases": cases}
-    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2))
-    (RESULTS / f"{stem}.md").write_text(markdown(cases))
-    print(markdown(cases))
+    save(stem, cases, markdown(cases))
 
 
 if __name__ == "__main__":

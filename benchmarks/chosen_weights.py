@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 import warnings
-from pathlib import Path
 
-from timing import TimedOracle
+from benchlib import TimedOracle, save
 
 import lossrecon as lr
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def run_case(name: str, data: lr.Dataset, widths: list[int], seed: int = 0) -> dict:
@@ -99,11 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = grid_cases() if args.grid else main_cases(args.quick)
     stem = "chosen_weights" + ("_grid" if args.grid else "") + ("_quick" if args.quick else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": platform.platform(), "cases": cases}
-    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2))
-    (RESULTS / f"{stem}.md").write_text(markdown(cases))
-    print(markdown(cases))
+    save(stem, cases, markdown(cases))
 
 
 if __name__ == "__main__":
