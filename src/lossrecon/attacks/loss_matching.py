@@ -15,21 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lossrecon.errors import ConfigurationError, MissingDependencyError
+from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
+from lossrecon.optional import require
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
 from lossrecon.oracle.protocol import reduction_of, reduction_scale, require_squared_loss
 from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["loss_matching"]
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("PyTorch", "torch") from exc
-    return torch
 
 
 def loss_matching(
@@ -50,7 +43,7 @@ def loss_matching(
     weights. Returns inputs and labels with ``scale_known`` True and, in ``metadata``,
     the relative misfit of the matched losses.
     """
-    torch = _torch()
+    torch = require("torch", "torch")
     n_params = validate_oracle(oracle)
     require_squared_loss(oracle, "loss-matching")
     net = ReLUNetwork(widths)

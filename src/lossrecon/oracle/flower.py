@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossrecon.errors import MissingDependencyError, OracleError
+from lossrecon.errors import OracleError
 from lossrecon.network import ReLUNetwork
+from lossrecon.optional import require
 from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["FlowerRounds", "attack_clients"]
@@ -34,13 +35,10 @@ Attack = Callable[[object], Reconstruction]
 
 
 def _flwr():
-    try:
-        import flwr.common as common
-        from flwr.app.message_type import MessageType
-        from flwr.compat.common import recorddict_compat as compat
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("flwr", "flower") from exc
-    return common, MessageType, compat
+    common = require("flwr.common", "flower")
+    message_type = require("flwr.app.message_type", "flower").MessageType
+    compat = require("flwr.compat.common.recorddict_compat", "flower")
+    return common, message_type, compat
 
 
 @dataclass

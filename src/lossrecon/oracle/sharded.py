@@ -15,20 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from lossrecon.data import training_arrays
-from lossrecon.errors import ConfigurationError, MissingDependencyError
+from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
+from lossrecon.optional import require
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, Regularizer
 from lossrecon.oracle.protocol import reduction_of, reduction_scale
 
 __all__ = ["ShardedLossOracle"]
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("ray", "flower") from exc
-    return ray
 
 
 class _Shard:
@@ -65,7 +58,7 @@ class ShardedLossOracle:
         x, y = training_arrays(inputs, targets, net.n_inputs, net.n_outputs)
         if not 1 <= shards <= len(x):
             raise ConfigurationError(f"shards must be between 1 and M = {len(x)}, got {shards}")
-        ray = _ray()
+        ray = require("ray", "flower")
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         cpus = ray.cluster_resources().get("CPU", 0.0)
@@ -87,7 +80,7 @@ class ShardedLossOracle:
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Losses for W of shape (K, N) (or (N,)): an array of shape (K,)."""
-        ray = _ray()
+        ray = require("ray", "flower")
         W = np.atleast_2d(np.asarray(W, dtype=np.float64))
         batch = ray.put(W)
         parts = ray.get([a.squares.remote(batch) for a in self.actors])
@@ -98,7 +91,7 @@ class ShardedLossOracle:
 
     def close(self) -> None:
         """Stop the shard actors (Ray itself keeps running)."""
-        ray = _ray()
+        ray = require("ray", "flower")
         for actor in self.actors:
             ray.kill(actor)
         self.actors = []

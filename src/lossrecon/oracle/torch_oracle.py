@@ -12,20 +12,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from lossrecon.data import training_arrays
-from lossrecon.errors import ConfigurationError, MissingDependencyError
+from lossrecon.errors import ConfigurationError
+from lossrecon.optional import require
 from lossrecon.oracle.protocol import reduction_scale
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle"]
 
 SUPPORTED_MODULES = ("Linear", "ReLU", "LeakyReLU", "Sequential", "Identity", "Flatten")
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised only without torch
-        raise MissingDependencyError("PyTorch", "torch") from exc
-    return torch
 
 
 class TorchLossOracle:
@@ -61,7 +54,7 @@ class TorchLossOracle:
         chunk: int = 256,
         extra_modules: Iterable[str] = (),
     ) -> None:
-        torch = _torch()
+        torch = require("torch", "torch")
         if not isinstance(model, torch.nn.Module):
             raise ConfigurationError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         allowed = set(SUPPORTED_MODULES) | set(extra_modules)
@@ -116,7 +109,7 @@ class TorchLossOracle:
         )
 
     def _loss(self, w: object) -> object:
-        torch = _torch()
+        torch = require("torch", "torch")
         params = {}
         start = 0
         for name, shape in zip(self.names, self.shapes, strict=True):
@@ -130,7 +123,7 @@ class TorchLossOracle:
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Losses for W of shape (K, N): an array of shape (K,), float64."""
-        torch = _torch()
+        torch = require("torch", "torch")
         W = np.atleast_2d(np.asarray(W, dtype=np.float64))
         answers = []
         with torch.no_grad():
