@@ -277,9 +277,9 @@ class _Attack:
             direction = np.zeros(self.n_params)
             direction[cols] = norm * step
             reading = self.read(base, direction, _SPAN)
+            d2 = {k.t: k.d2 for k in reading.kinks}
             for kinks, lo, hi in reading.segments(-_SPAN, _SPAN):
                 jumps, errors = gradient_jumps(self.evaluate, base, direction, kinks, lo, hi, cols)
-                d2 = {k.t: k.d2 for k in reading.kinks}
                 for t, jump, error in zip(kinks, jumps, errors, strict=True):
                     if abs(t) <= 1.0 and not np.isnan(jump).any():
                         point = base + t * direction
