@@ -160,3 +160,18 @@ def test_attack_needs_exactly_one_of_widths_and_blind(tmp_path):
         result = runner.invoke(app, [*base, *extra])
         assert result.exit_code != 0
         assert "exactly one of --widths" in result.output
+
+
+def test_attack_resumes_from_its_journal(tmp_path):
+    source = tmp_path / "target.py"
+    source.write_text(ORACLE_FILE)
+    args = ["attack", "--oracle", f"{source}:oracle", "--widths", "5,4,3", "--quiet"]
+    journal = ["--journal", str(tmp_path / "run.journal")]
+    first = runner.invoke(app, [*args, "--out", str(tmp_path / "a.npz"), *journal])
+    assert first.exit_code == 0, first.output
+    assert "0 queries answered from the journal" in " ".join(first.output.split())
+    second = runner.invoke(app, [*args, "--out", str(tmp_path / "b.npz"), *journal])
+    assert second.exit_code == 0, second.output
+    assert ", 0 asked" in " ".join(second.output.split())
+    a, b = lr.Reconstruction.load(tmp_path / "a.npz"), lr.Reconstruction.load(tmp_path / "b.npz")
+    np.testing.assert_array_equal(a.inputs, b.inputs)

@@ -15,6 +15,7 @@ from lossrecon.attacks import chosen_weights
 from lossrecon.cli.common import parse_ints, reports_errors
 from lossrecon.cli.progress import attack_progress
 from lossrecon.errors import ConfigurationError
+from lossrecon.oracle.journal import JournalOracle
 
 
 def load_factory(spec: str) -> object:
@@ -63,6 +64,10 @@ def attack(
         int | None, typer.Option(help="training-set size M, for the 'mean' reduction")
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    journal: Annotated[
+        Path | None,
+        typer.Option(help="keep every answered query here; rerun with it to resume"),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
 ) -> None:
     """Recover training samples: exact inputs and labels for a known architecture
@@ -72,6 +77,8 @@ def attack(
     if blind and (activation != "relu" or bias):
         raise ConfigurationError("--blind attacks bias-free ReLU networks only")
     target = load_factory(oracle)
+    if journal is not None:
+        target = JournalOracle(target, journal)
     params: dict[str, float | int] = {}
     if activation == "leaky_relu":
         params["slope"] = slope
@@ -104,7 +111,13 @@ def attack(
     rec.save(out)
     found = f"widths {rec.widths} and " if widths is None else ""
     scale = "exact" if rec.scale_known else "up to scale"
-    Console().print(
+    console = Console()
+    console.print(
         f"Recovered {found}{rec.n_samples} samples ({scale}) with {rec.queries:,} queries; "
         f"saved {out}"
     )
+    if journal is not None:
+        console.print(
+            f"{target.replayed:,} queries answered from the journal {journal}, "
+            f"{target.asked:,} asked"
+        )

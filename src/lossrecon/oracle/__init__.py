@@ -3,6 +3,7 @@
 from lossrecon.oracle.counting import CountingOracle, validate_oracle
 from lossrecon.oracle.defenses import ClippedLoss, NoisyLoss, RoundedLoss, SoftplusLoss
 from lossrecon.oracle.flower import FlowerRounds, attack_clients
+from lossrecon.oracle.journal import JournalOracle
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, weight_decay
 from lossrecon.oracle.protocol import REDUCTIONS, LossOracle, reduction_of, reduction_scale
 from lossrecon.oracle.sharded import ShardedLossOracle
@@ -14,6 +15,7 @@ __all__ = [
     "ClippedLoss",
     "CountingOracle",
     "FlowerRounds",
+    "JournalOracle",
     "LossOracle",
     "NoisyLoss",
     "NumpyLossOracle",
