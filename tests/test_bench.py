@@ -14,6 +14,7 @@ def test_quick_bench_writes_the_report_the_json_and_every_figure(tmp_path):
     assert chosen["attack"] == "chosen" and chosen["recall"] == 1.0
     defenses = {row["defense"] for row in results["defenses"]}
     assert defenses == {"none", "noise", "rounding", "softplus", "precision", "clipping"}
+    assert len([r for r in results["defenses"] if r["defense"] == "clipping"]) == 4
     assert all(row["precision"] in (None, 1.0) for row in results["defenses"])
     assert json.loads((tmp_path / "bench.json").read_text())["quick"] is True
     report = (tmp_path / "report.md").read_text()

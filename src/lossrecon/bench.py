@@ -150,7 +150,7 @@ def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
     data = synthetic(m, n, 2, random_state=1)
     net = ReLUNetwork(widths)
     plain = NumpyLossOracle(net, data.inputs, data.targets)
-    median = float(np.median(plain(net.random_weights(64, random_state=0))))
+    losses = plain(net.random_weights(64, random_state=0))
     settings: list[tuple[str, float, Callable[[], object]]] = [("none", 0.0, lambda: plain)]
     for sigma in (1e-14, 1e-12, 1e-10, 1e-8, 1e-6):
         settings.append(("noise", sigma, lambda s=sigma: NoisyLoss(plain, s, random_state=0)))
@@ -164,15 +164,18 @@ def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
                 lambda t=temperature: SoftplusLoss(net, data.inputs, data.targets, t),
             )
         )
-    for dtype in ("float32", "float16"):
+    for bits, dtype in ((64, "float64"), (32, "float32"), (16, "float16")):
         settings.append(
             (
                 "precision",
-                32 if dtype == "float32" else 16,
+                bits,
                 lambda d=dtype: NumpyLossOracle(net, data.inputs, data.targets, dtype=d),
             )
         )
-    settings.append(("clipping", median, lambda: ClippedLoss(plain, median)))
+    # Clipping at quantiles of the loss at random weights: the ceiling in that unit.
+    for quantile in (1.0, 0.99, 0.9, 0.5):
+        ceiling = float(np.quantile(losses, quantile))
+        settings.append(("clipping", quantile, lambda c=ceiling: ClippedLoss(plain, c)))
     # Behind a defense an attack may spend far more than without one (noise close to the
     # reader's tolerance keeps it refining): it gets _DEFENDED_BUDGET times its
     # undefended queries and sizes.seconds of wall time, and is scored as having found
@@ -214,8 +217,10 @@ def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dic
         ("noise", "relative noise σ", True),
         ("rounding", "significant digits", False),
         ("softplus", "softplus temperature", True),
+        ("precision", "bits of the float format", False),
+        ("clipping", "ceiling (quantile of E at random w)", False),
     ]
-    figure, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.7 * len(panels), 3.2))
     for axis, (name, label, logx) in zip(axes, panels, strict=True):
         rows = [r for r in defenses if r.get("defense") == name]
         x = [r["strength"] for r in rows]
