@@ -11,6 +11,7 @@ from flwr.common import parameters_to_ndarrays
 from flwr.compat.common import recorddict_compat as compat
 from flwr.server import ServerApp
 from flwr.simulation import run_simulation
+from flwr.supercore.task_identity import TaskIdentity
 
 import lossrecon as lr
 from lossrecon.errors import OracleError
@@ -25,25 +26,32 @@ def chosen(oracle):
         return lr.attacks.chosen_weights(oracle, WIDTHS, n_samples=oracle.num_examples)
 
 
+@pytest.fixture(autouse=True)
+def server_task(monkeypatch):
+    """Who is sending: Flower sets this in a ServerApp's process; a FakeGrid needs it."""
+    for name, value in (("_run_id", 1), ("_node_id", 0), ("_task_id", 1)):
+        monkeypatch.setattr(TaskIdentity, name, value)
+
+
 class FakeGrid:
     """Delivers evaluate messages to in-process NumPyClients; ``away(node, round)``
-    says when a client misses a round."""
+    says when a client misses a round, ``lost(k)`` which of a round's messages to one
+    client get lost (by their index in the round)."""
 
-    def __init__(self, clients, away=lambda node, round_: False):
-        self.clients, self.away, self.round = clients, away, 0
+    def __init__(self, clients, away=lambda node, round_: False, lost=lambda k: False):
+        self.clients, self.away, self.lost, self.round = clients, away, lost, 0
+        self.messages_per_round = []
 
     def get_node_ids(self):
         return list(self.clients)
 
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):
-        return SimpleNamespace(content=content, metadata=SimpleNamespace(dst_node_id=dst_node_id))
-
     def send_and_receive(self, messages, *, timeout=None):
         self.round += 1
+        self.messages_per_round.append(len(messages))
         replies = []
         for message in messages:
-            node = message.metadata.dst_node_id
-            if self.away(node, self.round):
+            node, group = message.metadata.dst_node_id, message.metadata.group_id
+            if self.away(node, self.round) or self.lost(int(group.split(".")[1])):
                 continue
             ins = compat.recorddict_to_evaluateins(message.content, keep_input=True)
             loss, count, metrics = self.clients[node].evaluate(
@@ -53,7 +61,7 @@ class FakeGrid:
             replies.append(
                 SimpleNamespace(
                     content=compat.evaluateres_to_recorddict(res),
-                    metadata=SimpleNamespace(src_node_id=node),
+                    metadata=SimpleNamespace(src_node_id=node, group_id=group),
                     has_error=lambda: False,
                 )
             )
@@ -87,6 +95,28 @@ def test_a_client_gone_for_good_fails_alone():
     results, _ = attack_clients(grid, WIDTHS, chosen, patience=5)
     assert isinstance(results[8], OracleError)
     assert recall(results[7], 0) == 1.0
+
+
+def test_several_queries_a_round_give_the_same_result_in_fewer_rounds():
+    one, one_round_each = attack_clients(FakeGrid(clients()), WIDTHS, chosen)
+    grid = FakeGrid(clients())
+    many, rounds = attack_clients(grid, WIDTHS, chosen, queries_per_round=16)
+    for node in (7, 8):
+        assert np.array_equal(many[node].inputs, one[node].inputs)
+    assert rounds < one_round_each / 8
+    assert max(grid.messages_per_round) == 2 * 16
+
+
+def test_a_lost_message_is_asked_again_and_the_others_kept():
+    one, _ = attack_clients(FakeGrid(clients()), WIDTHS, chosen)
+    grid = FakeGrid(clients(), lost=lambda k: k == 3)
+    many, _ = attack_clients(grid, WIDTHS, chosen, queries_per_round=8)
+    assert np.array_equal(many[7].inputs, one[7].inputs)
+
+
+def test_queries_per_round_must_be_positive():
+    with pytest.raises(ValueError, match="queries_per_round"):
+        attack_clients(FakeGrid(clients()), WIDTHS, chosen, queries_per_round=0)
 
 
 @pytest.mark.slow

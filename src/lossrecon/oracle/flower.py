@@ -36,12 +36,12 @@ Attack = Callable[[object], Reconstruction]
 
 def _flwr():
     common = require("flwr.common", "flower")
-    message_type = require("flwr.app.message_type", "flower").MessageType
+    app = require("flwr.app", "flower")
     compat = require("flwr.compat.common.recorddict_compat", "flower")
-    return common, message_type, compat
+    return common, app, compat
 
 
-@dataclass
+@dataclass(eq=False)
 class _Query:
     row: np.ndarray
     answer: float | None = None
@@ -90,7 +90,8 @@ class FlowerRounds:
 
     ``widths`` and ``bias`` describe the clients' model (bias-free ``nn.Linear`` layers
     by default), so that a weight vector can be sent as the list of arrays a NumPyClient
-    loads; ``reduction`` is the clients' loss convention.
+    loads; ``reduction`` is the clients' loss convention; each client gets up to
+    ``queries_per_round`` evaluate messages a round.
     """
 
     def __init__(
@@ -103,8 +104,12 @@ class FlowerRounds:
         reduction: str = "mean",
         timeout: float | None = 60.0,
         patience: int = 20,
+        queries_per_round: int = 1,
     ) -> None:
+        if queries_per_round < 1:
+            raise ValueError(f"queries_per_round must be at least 1, got {queries_per_round}")
         self.grid = grid
+        self.queries_per_round = queries_per_round
         self.net = ReLUNetwork(widths, bias=bias)
         self.reduction = reduction
         self.timeout = timeout
@@ -156,37 +161,55 @@ class FlowerRounds:
         return results
 
     def one_round(self, clients: Iterable[_Client], probe: bool = False) -> None:
-        """Send each client its next query (w = 0 when probing), in one round; record
-        the answers."""
-        common, MessageType, compat = _flwr()
+        """Send each client its next queries (w = 0 when probing), in one round; record
+        the answers. A query not answered stays first in its client's queue."""
         self.rounds += 1
+        messages, asked = self._messages(clients, probe)
+        replies = self.grid.send_and_receive(messages, timeout=self.timeout)
+        self._record(replies, asked)
+
+    def _messages(self, clients: Iterable[_Client], probe: bool) -> tuple[list, dict]:
+        """This round's evaluate messages, and (node, group id) -> (client, query)."""
+        common, app, compat = _flwr()
         messages, asked = [], {}
         for client in clients:
             if probe:
                 client.queue.appendleft(_Query(np.zeros(self.net.n_params)))
-            query = client.queue[0]
-            ins = common.EvaluateIns(common.ndarrays_to_parameters(self.arrays(query.row)), {})
-            content = compat.evaluateins_to_recorddict(ins, keep_input=True)
-            message = self.grid.create_message(
-                content, MessageType.EVALUATE, client.node_id, str(self.rounds), self.timeout
-            )
-            messages.append(message)
-            asked[client.node_id] = client
-        replies = self.grid.send_and_receive(messages, timeout=self.timeout)
-        answered = set()
+            count = 1 if probe else min(self.queries_per_round, len(client.queue))
+            for k in range(count):
+                query = client.queue[k]
+                ins = common.EvaluateIns(common.ndarrays_to_parameters(self.arrays(query.row)), {})
+                group = f"{self.rounds}.{k}"
+                content = compat.evaluateins_to_recorddict(ins, keep_input=True)
+                messages.append(
+                    app.Message(
+                        content,
+                        client.node_id,
+                        app.MessageType.EVALUATE,
+                        ttl=self.timeout,
+                        group_id=group,
+                    )
+                )
+                asked[client.node_id, group] = client, query
+        return messages, asked
+
+    def _record(self, replies: Iterable, asked: dict) -> None:
+        """Answer the queries replied to; count a missed round for a silent client."""
+        _, _, compat = _flwr()
         with self.changed:
+            answered = set()
             for reply in replies:
-                client = asked.get(reply.metadata.src_node_id)
-                if client is None or reply.has_error():
+                key = (reply.metadata.src_node_id, reply.metadata.group_id)
+                if key not in asked or reply.has_error():
                     continue
+                client, query = asked[key]
                 res = compat.recorddict_to_evaluateres(reply.content)
                 client.num_examples = int(res.num_examples)
-                client.queue.popleft().answer = float(res.loss)
-                client.missed = 0
+                query.answer = float(res.loss)
+                client.queue.remove(query)
                 answered.add(client.node_id)
-            for node, client in asked.items():
-                if node not in answered:
-                    client.missed += 1
+            for client in {client.node_id: client for client, _ in asked.values()}.values():
+                client.missed = 0 if client.node_id in answered else client.missed + 1
             self.changed.notify_all()
 
 
@@ -213,6 +236,7 @@ def attack_clients(
     min_clients: int = 1,
     timeout: float | None = 60.0,
     patience: int = 20,
+    queries_per_round: int = 1,
 ) -> tuple[dict[int, Reconstruction | Exception], int]:
     """Attack every client of a Flower grid (or those in ``node_ids``) in shared rounds.
 
@@ -221,11 +245,19 @@ def attack_clients(
     once per client, for example
     ``lambda o: lr.attacks.chosen_weights(o, widths, n_samples=o.num_examples)``
     (``o.num_examples`` is what the client reports, known from a first probing round).
-    Returns each client's Reconstruction (or the exception that stopped
-    its attack) and the number of evaluate rounds used.
+    ``queries_per_round`` evaluate messages go to each client a round (1: what a
+    Strategy-driven server sends). Returns each client's Reconstruction (or the
+    exception that stopped its attack) and the number of evaluate rounds used.
     """
     nodes = list(node_ids) if node_ids is not None else _connected(grid, min_clients, timeout)
     rounds = FlowerRounds(
-        grid, nodes, widths, bias=bias, reduction=reduction, timeout=timeout, patience=patience
+        grid,
+        nodes,
+        widths,
+        bias=bias,
+        reduction=reduction,
+        timeout=timeout,
+        patience=patience,
+        queries_per_round=queries_per_round,
     )
     return rounds.run(attack), rounds.rounds
