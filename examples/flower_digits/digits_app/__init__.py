@@ -1,0 +1,1 @@
+"""A Flower App: an honest digits client and a malicious server."""
