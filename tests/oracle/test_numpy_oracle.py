@@ -112,3 +112,16 @@ def test_nan_data_is_refused():
     net = lr.ReLUNetwork([2, 2, 1])
     with pytest.raises(ConfigurationError, match="NaN"):
         lr.NumpyLossOracle(net, np.full((1, 2), np.nan), np.zeros((1, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_lower_precision_answers_are_float32_numbers_like_a_frameworks(rng, dtype):
+    net = lr.ReLUNetwork([5, 4, 2])
+    x, y = rng.normal(size=(30, 5)), rng.normal(size=(30, 2))
+    W = net.random_weights(20, random_state=1) * 30.0  # float16 alone would overflow
+    losses = lr.NumpyLossOracle(net, x, y, dtype=dtype)(W)
+    assert np.all(np.isfinite(losses))
+    assert np.array_equal(losses.astype(np.float32), losses)
+    exact = lr.NumpyLossOracle(net, x, y)(W)
+    assert not np.array_equal(losses, exact)
+    assert np.allclose(losses, exact, rtol={"float32": 1e-5, "float16": 1e-1}[dtype])

@@ -44,8 +44,9 @@ class NumpyLossOracle:
         the working memory one chunk of weight vectors may use; batches are split so
         that huge K never needs more.
     dtype:
-        "float64" (default), or "float32" / "float16" to evaluate the network in lower
-        precision (a defense: the answers carry that precision's rounding).
+        "float64" (default), or "float32" / "float16" to evaluate the network and its
+        loss in lower precision, as a framework does (the loss is summed in float32 at
+        least); the answers carry that rounding and are float32 numbers.
     """
 
     def __init__(
@@ -62,6 +63,8 @@ class NumpyLossOracle:
         if dtype not in ("float64", "float32", "float16"):
             raise ConfigurationError(f"dtype must be float64, float32 or float16, got {dtype!r}")
         self.dtype = np.dtype(dtype)
+        # Sums are accumulated in at least float32, as PyTorch does for half precision.
+        self._accumulate = np.promote_types(self.dtype, np.float32)
         self.net = net
         self.inputs = x
         self.targets = y
@@ -80,11 +83,9 @@ class NumpyLossOracle:
         inputs, targets = self._evaluated
         for start in range(0, W.shape[0], self.chunk_rows):
             chunk = W[start : start + self.chunk_rows].astype(self.dtype, copy=False)
-            outputs = self.net.forward(chunk, inputs)
-            residual = (outputs - targets).astype(np.float64, copy=False)
-            losses[start : start + len(chunk)] = self._scale * np.einsum(
-                "kmd,kmd->k", residual, residual
-            )
+            residual = self.net.forward(chunk, inputs) - targets
+            squares = np.einsum("kmd,kmd->k", residual, residual, dtype=self._accumulate)
+            losses[start : start + len(chunk)] = self._accumulate.type(self._scale) * squares
         if self.regularizer is not None:
             losses += self.regularizer(W)
         return losses
