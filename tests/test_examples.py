@@ -38,7 +38,7 @@ def test_the_digits_app_in_the_simulation_engine():
 
 @pytest.mark.skipif(
     os.environ.get("LOSSRECON_DEPLOYMENT_TESTS") != "1",
-    reason="starts a SuperLink and a SuperNode and takes about ten minutes; "
+    reason="starts a SuperLink and a SuperNode and takes about half an hour; "
     "set LOSSRECON_DEPLOYMENT_TESTS=1",
 )
 def test_the_digits_app_in_the_deployment_engine():
