@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lossrecon.oracle import OracleWrapper
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -23,17 +25,15 @@ def save(stem: str, cases: list[dict], table: str) -> None:
     print(table)
 
 
-class TimedOracle:
+class TimedOracle(OracleWrapper):
     """Wraps an oracle and adds up the wall time of its answers."""
 
     def __init__(self, oracle: object) -> None:
-        self.oracle = oracle
-        self.n_params = oracle.n_params
-        self.reduction = getattr(oracle, "reduction", "half_sum")
+        super().__init__(oracle)
         self.seconds = 0.0
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
-        answer = self.oracle(W)
+        answer = super().__call__(W)
         self.seconds += time.perf_counter() - start
         return answer

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 __all__ = [
     "AttackError",
+    "BudgetExceeded",
     "ConfigurationError",
     "LossreconError",
+    "LossreconWarning",
     "MissingDependencyError",
     "OracleError",
     "QueryBudgetExceeded",
+    "TimeBudgetExceeded",
 ]
 
 
 class LossreconError(Exception):
     """Root of every error lossrecon raises deliberately."""
+
+
+class LossreconWarning(UserWarning):
+    """Something an attack noticed and could not fix: recorded in the result too."""
 
 
 class ConfigurationError(LossreconError, ValueError):
@@ -33,7 +40,12 @@ class AttackError(LossreconError):
     layout explains the kinks it found); the message says what it saw."""
 
 
-class QueryBudgetExceeded(LossreconError):
+class BudgetExceeded(LossreconError):
+    """An attack ran out of what it was allowed to spend. Attacks catch it and return
+    what they recovered so far, with a warning; wrappers pass it through unchanged."""
+
+
+class QueryBudgetExceeded(BudgetExceeded):
     """An attack asked for more oracle queries than its budget allows."""
 
     def __init__(self, budget: int, spent: int, requested: int) -> None:
@@ -51,3 +63,11 @@ class MissingDependencyError(LossreconError, ImportError):
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(f"{package} is needed for this feature: pip install 'lossrecon[{extra}]'")
+
+
+class TimeBudgetExceeded(BudgetExceeded):
+    """An attack ran past the wall time it was given."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"wall-time budget of {seconds:g} s exceeded")

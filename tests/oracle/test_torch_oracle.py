@@ -39,7 +39,9 @@ def test_mse_reductions(rng, reduction):
     assert oracle.reduction == reduction
     w = parameters_to_vector(model.parameters()).detach().numpy()
     with torch.no_grad():
-        expected = nn.MSELoss(reduction=reduction)(model(torch.from_numpy(x)), torch.from_numpy(y))
+        expected = nn.MSELoss(reduction=reduction)(
+            model.double()(torch.from_numpy(x)), torch.from_numpy(y)
+        )
     assert oracle(w[None])[0] == pytest.approx(expected.item(), rel=1e-12)
 
 

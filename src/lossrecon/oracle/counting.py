@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossrecon.errors import ConfigurationError, OracleError, QueryBudgetExceeded
+from lossrecon.errors import BudgetExceeded, ConfigurationError, OracleError, QueryBudgetExceeded
+from lossrecon.oracle.protocol import OracleWrapper, validate_oracle
 
 __all__ = ["CountingOracle", "validate_oracle"]
 
 
-def validate_oracle(oracle: object) -> int:
-    """Check that an object looks like a loss oracle and return its N."""
-    n_params = getattr(oracle, "n_params", None)
-    if not callable(oracle):
-        raise OracleError(f"oracle {oracle!r} is not callable")
-    if isinstance(n_params, bool) or not isinstance(n_params, (int, np.integer)) or n_params < 1:
-        raise OracleError(
-            f"oracle {oracle!r} must have a positive integer attribute n_params, got {n_params!r}"
-        )
-    return int(n_params)
-
-
-class CountingOracle:
+class CountingOracle(OracleWrapper):
     """Wrap an oracle: count queries, honour a budget, validate every answer.
 
     Parameters
@@ -38,17 +27,12 @@ class CountingOracle:
     """
 
     def __init__(self, oracle: object, budget: int | None = None) -> None:
-        self.n_params = validate_oracle(oracle)
+        super().__init__(oracle)
         if budget is not None and budget < 0:
             raise ConfigurationError(f"budget must be non-negative, got {budget}")
-        self.oracle = oracle
         self.budget = budget
         self.queries = 0
         self.batches = 0
-        if hasattr(oracle, "reduction"):
-            self.reduction = oracle.reduction
-        if hasattr(oracle, "loss"):
-            self.loss = oracle.loss
 
     @property
     def remaining(self) -> int | None:
@@ -68,6 +52,8 @@ class CountingOracle:
         batch = self.batches
         try:
             answer = self.oracle(W)
+        except BudgetExceeded:
+            raise
         except Exception as exc:
             raise OracleError(
                 f"oracle raised {type(exc).__name__} on query batch {batch} "

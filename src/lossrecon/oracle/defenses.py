@@ -1,8 +1,8 @@
 """Defenses a training pipeline can put between the loss and whoever reads it.
 
 Each wraps a loss oracle and is itself one (``n_params``, ``__call__((K, N)) -> (K,)``,
-``reduction`` passed through), so every attack runs against it unchanged. Lower-precision
-evaluation is ``NumpyLossOracle(dtype="float32" | "float16")``; a smooth activation in
+the inner oracle's convention carried through), so every attack runs against it
+unchanged. Lower-precision evaluation is ``NumpyLossOracle(dtype="float32" | "float16")``; a smooth activation in
 place of ReLU is :class:`SoftplusLoss`, an oracle of its own.
 """
 
@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossrecon.data import training_arrays
+from lossrecon.activations import Softplus
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
-from lossrecon.oracle.counting import validate_oracle
-from lossrecon.oracle.protocol import reduction_of, reduction_scale
+from lossrecon.oracle.numpy_oracle import NumpyLossOracle
+from lossrecon.oracle.protocol import OracleWrapper
 
 __all__ = ["ClippedLoss", "NoisyLoss", "RoundedLoss", "SoftplusLoss"]
 
 
-class _Defense:
-    def __init__(self, oracle: object) -> None:
-        self.n_params = validate_oracle(oracle)
-        self.oracle = oracle
-        if hasattr(oracle, "reduction"):
-            self.reduction = oracle.reduction
+class _Defense(OracleWrapper):
+    """A defense that transforms the inner oracle's answers."""
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
-        return self.transform(np.asarray(self.oracle(W), dtype=np.float64))
+        return self.transform(super().__call__(W))
 
     def transform(self, losses: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -76,13 +72,13 @@ class ClippedLoss(_Defense):
         return np.minimum(losses, self.ceiling)
 
 
-class SoftplusLoss:
+class SoftplusLoss(NumpyLossOracle):
     """The loss of the same network with softplus in place of ReLU.
 
     softplus_T(z) = T log(1 + exp(z / T)) tends to relu(z) as the temperature T -> 0;
     for T > 0 the loss is smooth everywhere, so no kink marks a sample's hyperplane. The
-    defender computes E(w) this way on (inputs (M, n), targets (M, d_out)) of a bias-free
-    ``net``; the answer for a (K, N) batch has shape (K,).
+    defender computes E(w) this way on (inputs (M, n), targets (M, d_out)) with ``net``'s
+    layout; the answer for a (K, N) batch has shape (K,).
     """
 
     def __init__(
@@ -93,24 +89,6 @@ class SoftplusLoss:
         temperature: float,
         reduction: str = "half_sum",
     ) -> None:
-        if not temperature > 0:
-            raise ConfigurationError(f"temperature must be positive, got {temperature}")
-        if net.bias:
-            raise ConfigurationError("SoftplusLoss takes a bias-free network")
-        self.net = net
-        self.inputs, self.targets = training_arrays(inputs, targets, net.n_inputs, net.n_outputs)
+        smooth = ReLUNetwork(net.widths, Softplus(float(temperature)), bias=net.bias)
+        super().__init__(smooth, inputs, targets, reduction=reduction)
         self.temperature = float(temperature)
-        self.reduction = reduction_of(None, reduction)
-        self.n_params = net.n_params
-        self._scale = reduction_scale(self.reduction, len(self.inputs), net.n_outputs)
-
-    def __call__(self, W: np.ndarray) -> np.ndarray:
-        W = np.atleast_2d(np.asarray(W, dtype=np.float64))
-        h = np.broadcast_to(self.inputs, (len(W), *self.inputs.shape))
-        layers = self.net.unflatten(W)
-        for k, (matrix, _) in enumerate(layers):
-            z = h @ matrix.transpose(0, 2, 1)
-            last = k == len(layers) - 1
-            h = z if last else self.temperature * np.logaddexp(0.0, z / self.temperature)
-        residual = h - self.targets
-        return self._scale * np.einsum("kmd,kmd->k", residual, residual)

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from lossrecon.errors import ConfigurationError
-from lossrecon.oracle.counting import validate_oracle
+from lossrecon.oracle.protocol import OracleWrapper
 
 __all__ = ["JournalOracle"]
 
 
-class JournalOracle:
+class JournalOracle(OracleWrapper):
     """Wrap an oracle so that every answered batch is kept in ``path`` and replayed.
 
     ``replayed`` counts the rows answered from the journal in this run, ``asked`` those
@@ -30,11 +30,7 @@ class JournalOracle:
     """
 
     def __init__(self, oracle: object, path: str | Path) -> None:
-        self.n_params = validate_oracle(oracle)
-        self.oracle = oracle
-        for attribute in ("reduction", "loss"):
-            if hasattr(oracle, attribute):
-                setattr(self, attribute, getattr(oracle, attribute))
+        super().__init__(oracle)
         self.path = Path(path)
         self.entries = self._load()
         self.position = 0

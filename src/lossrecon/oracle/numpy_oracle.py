@@ -9,7 +9,7 @@ import numpy as np
 from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
-from lossrecon.oracle.protocol import reduction_of, reduction_scale
+from lossrecon.oracle.protocol import DeclaredOracle, LossConvention, reduction_scale
 
 __all__ = ["NumpyLossOracle", "weight_decay"]
 
@@ -25,7 +25,7 @@ def weight_decay(strength: float) -> Regularizer:
     return regularizer
 
 
-class NumpyLossOracle:
+class NumpyLossOracle(DeclaredOracle):
     """E(w) = c * sum_i ||b_i - F_w(a_i)||^2 + r(w) for a batch of weight vectors.
 
     Parameters
@@ -62,15 +62,15 @@ class NumpyLossOracle:
         x, y = training_arrays(inputs, targets, net.n_inputs, net.n_outputs)
         if dtype not in ("float64", "float32", "float16"):
             raise ConfigurationError(f"dtype must be float64, float32 or float16, got {dtype!r}")
-        self.dtype = np.dtype(dtype)
+        self._dtype = np.dtype(dtype)
         # Sums are accumulated in at least float32, as PyTorch does for half precision.
-        self._accumulate = np.promote_types(self.dtype, np.float32)
+        self._accumulate = np.promote_types(self._dtype, np.float32)
         self.net = net
         self.inputs = x
         self.targets = y
-        self._evaluated = (x.astype(self.dtype, copy=False), y.astype(self.dtype, copy=False))
+        self._evaluated = (x.astype(self._dtype, copy=False), y.astype(self._dtype, copy=False))
         self.regularizer = regularizer
-        self.reduction = reduction_of(None, reduction)
+        self.convention = LossConvention("squared", reduction, dtype, len(x))  # type: ignore[arg-type]
         self.n_params = net.n_params
         self._scale = reduction_scale(self.reduction, x.shape[0], net.n_outputs)
         floats_per_row = x.shape[0] * sum(layer.shape[0] for layer in net.layers) * 3
@@ -82,7 +82,7 @@ class NumpyLossOracle:
         losses = np.empty(W.shape[0])
         inputs, targets = self._evaluated
         for start in range(0, W.shape[0], self.chunk_rows):
-            chunk = W[start : start + self.chunk_rows].astype(self.dtype, copy=False)
+            chunk = W[start : start + self.chunk_rows].astype(self._dtype, copy=False)
             residual = self.net.forward(chunk, inputs) - targets
             squares = np.einsum("kmd,kmd->k", residual, residual, dtype=self._accumulate)
             losses[start : start + len(chunk)] = self._accumulate.type(self._scale) * squares

@@ -1,31 +1,51 @@
-"""What a loss oracle is, and the loss conventions ("reductions") oracles may follow.
+"""What a loss oracle is, and the loss convention it declares.
 
 A loss oracle is any object with ``n_params: int`` and ``__call__(W) -> losses``, where
 W is a float64 array of shape (K, N) and the answer has shape (K,). Batching is the
-contract: attacks ask for many weight vectors at once. An oracle may state its loss
-convention in an attribute ``reduction``; absent, the paper's ``"half_sum"`` is assumed.
-An attribute ``loss`` ("squared" when absent) names the kind of loss.
+contract: attacks ask for many weight vectors at once.
+
+What an oracle knows of its target travels with it as one :class:`LossConvention`
+(loss kind, reduction, the arithmetic the target computes in, the number of samples),
+read by :func:`convention_of`. lossrecon's oracles declare it in an attribute
+``convention``; every wrapper (:class:`OracleWrapper`) carries its inner oracle's, so no
+wrapper forwards attributes by hand. A plain object may instead have any of the
+attributes ``loss``, ``reduction``, ``dtype``, ``n_samples`` or ``num_examples``, or none:
+what is not declared is ``None``, and an attack then assumes the paper's convention or
+finds it out from the answers.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
-from lossrecon.errors import ConfigurationError
+from lossrecon.errors import ConfigurationError, OracleError
 
 __all__ = [
+    "DTYPES",
+    "LOSSES",
     "REDUCTIONS",
+    "DeclaredOracle",
+    "LossConvention",
     "LossOracle",
+    "OracleWrapper",
     "Reduction",
+    "convention_of",
     "reduction_of",
     "reduction_scale",
     "require_squared_loss",
+    "validate_oracle",
 ]
 
 Reduction = Literal["half_sum", "sum", "mean"]
-REDUCTIONS: tuple[str, ...] = ("half_sum", "sum", "mean")
+LossKind = Literal["squared", "cross_entropy"]
+Precision = Literal["float64", "float32", "float16", "bfloat16"]
+REDUCTIONS: tuple[str, ...] = get_args(Reduction)
+LOSSES: tuple[str, ...] = get_args(LossKind)
+DTYPES: tuple[str, ...] = get_args(Precision)
 
 
 @runtime_checkable
@@ -39,14 +59,134 @@ class LossOracle(Protocol):
         ...
 
 
+def _dtype_name(dtype: object) -> str | None:
+    """ "float32" for "float32", np.float32, np.dtype("float32") or torch.float32."""
+    if dtype is None:
+        return None
+    name = str(dtype).removeprefix("torch.")
+    if name not in DTYPES:
+        with suppress(TypeError):
+            name = np.dtype(dtype).name  # type: ignore[call-overload]
+    if name not in DTYPES:
+        raise ConfigurationError(f"unknown dtype {dtype!r}; choose one of {DTYPES}")
+    return name
+
+
+@dataclass(frozen=True)
+class LossConvention:
+    """How a target computes the loss it reports; ``None`` where it is not declared.
+
+    ``loss``: "squared" (the paper's, or ``MSELoss``) or "cross_entropy";
+    ``reduction``: "half_sum" (the paper's sum_i 1/2 ||b_i - F(a_i)||^2), "sum" or "mean";
+    ``dtype``: the arithmetic the target evaluates in (float64, float32, float16,
+    bfloat16); ``n_samples``: the number of training samples M, duplicates included.
+    """
+
+    loss: LossKind | None = None
+    reduction: Reduction | None = None
+    dtype: Precision | None = None
+    n_samples: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ConfigurationError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
+        if self.reduction is not None and self.reduction not in REDUCTIONS:
+            raise ConfigurationError(
+                f"unknown reduction {self.reduction!r}; choose one of {REDUCTIONS}"
+            )
+        object.__setattr__(self, "dtype", _dtype_name(self.dtype))
+        if self.n_samples is not None:
+            if isinstance(self.n_samples, bool) or int(self.n_samples) != self.n_samples:
+                raise ConfigurationError(f"n_samples must be an integer, got {self.n_samples!r}")
+            if self.n_samples < 1:
+                raise ConfigurationError(f"n_samples must be positive, got {self.n_samples}")
+            object.__setattr__(self, "n_samples", int(self.n_samples))
+
+    def overridden(self, **values: object) -> LossConvention:
+        """This convention with every value given (not None) in place of its own."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+class DeclaredOracle:
+    """Base of lossrecon's oracles: ``loss``, ``reduction``, ``dtype`` and ``n_samples``
+    read from the one declared ``convention``."""
+
+    n_params: int
+    convention: LossConvention
+
+    @property
+    def loss(self) -> str | None:
+        return self.convention.loss
+
+    @property
+    def reduction(self) -> str | None:
+        return self.convention.reduction
+
+    @property
+    def dtype(self) -> str | None:
+        return self.convention.dtype
+
+    @property
+    def n_samples(self) -> int | None:
+        return self.convention.n_samples
+
+
+def convention_of(oracle: object) -> LossConvention:
+    """What an oracle declares of its loss: its ``convention``, else its plain attributes."""
+    declared = getattr(oracle, "convention", None)
+    if isinstance(declared, LossConvention):
+        return declared
+    n_samples = getattr(oracle, "n_samples", None)
+    if n_samples is None:
+        n_samples = getattr(oracle, "num_examples", None)
+    return LossConvention(
+        loss=getattr(oracle, "loss", None),
+        reduction=getattr(oracle, "reduction", None),
+        dtype=getattr(oracle, "dtype", None),
+        n_samples=n_samples,
+    )
+
+
+def validate_oracle(oracle: object) -> int:
+    """Check that an object looks like a loss oracle and return its N."""
+    n_params = getattr(oracle, "n_params", None)
+    if not callable(oracle):
+        raise OracleError(f"oracle {oracle!r} is not callable")
+    if isinstance(n_params, bool) or not isinstance(n_params, (int, np.integer)) or n_params < 1:
+        raise OracleError(
+            f"oracle {oracle!r} must have a positive integer attribute n_params, got {n_params!r}"
+        )
+    return int(n_params)
+
+
+class OracleWrapper(DeclaredOracle):
+    """An oracle around another one (counting, journal, defenses, time limits...).
+
+    It has the inner oracle's N and carries its convention, read afresh on every access
+    (a Flower client's ``num_examples`` is learnt after the first round). Subclasses
+    override ``__call__``; this one passes the batch through.
+    """
+
+    def __init__(self, oracle: object) -> None:
+        self.n_params = validate_oracle(oracle)
+        self.oracle = oracle
+
+    @property  # type: ignore[override]
+    def convention(self) -> LossConvention:
+        return convention_of(self.oracle)
+
+    def __call__(self, W: np.ndarray) -> np.ndarray:
+        return np.asarray(self.oracle(W), dtype=np.float64)
+
+
 def require_squared_loss(oracle: object, attack: str) -> None:
-    """Refuse an oracle whose ``loss`` attribute says it is not a squared loss.
+    """Refuse an oracle that declares a loss other than a squared one.
 
     The attacks read the loss along lines as piecewise quadratic, which only a squared
     loss of a piecewise-linear network is; cross-entropy is piecewise analytic instead.
     """
-    kind = getattr(oracle, "loss", "squared")
-    if kind != "squared":
+    kind = convention_of(oracle).loss
+    if kind not in (None, "squared"):
         raise ConfigurationError(
             f"the {attack} attack needs a squared loss (the paper's, or MSELoss), but the "
             f"oracle's loss is {kind!r}: along a line it is then not piecewise quadratic. "
@@ -55,8 +195,10 @@ def require_squared_loss(oracle: object, attack: str) -> None:
 
 
 def reduction_of(oracle: object, override: str | None = None) -> str:
-    """The loss convention of an oracle: the override, its ``reduction``, or "half_sum"."""
-    reduction = override if override is not None else getattr(oracle, "reduction", "half_sum")
+    """The loss convention of an oracle: the override, its declared one, or "half_sum"."""
+    reduction = override if override is not None else convention_of(oracle).reduction
+    if reduction is None:
+        return "half_sum"
     if reduction not in REDUCTIONS:
         raise ConfigurationError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
     return reduction

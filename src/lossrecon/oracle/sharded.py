@@ -19,7 +19,7 @@ from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.optional import require
 from lossrecon.oracle.numpy_oracle import NumpyLossOracle, Regularizer
-from lossrecon.oracle.protocol import reduction_of, reduction_scale
+from lossrecon.oracle.protocol import DeclaredOracle, LossConvention, reduction_scale
 
 __all__ = ["ShardedLossOracle"]
 
@@ -34,7 +34,7 @@ class _Shard:
         return self.oracle(W)
 
 
-class ShardedLossOracle:
+class ShardedLossOracle(DeclaredOracle):
     """E(w) = c * sum over shards of sum_i ||b_i - F_w(a_i)||^2 + r(w).
 
     Same parameters and answers as :class:`NumpyLossOracle` (``net``, ``inputs``,
@@ -69,9 +69,9 @@ class ShardedLossOracle:
             )
         self.net = net
         self.n_params = net.n_params
-        self.reduction = reduction_of(None, reduction)
+        self.convention = LossConvention("squared", reduction, "float64", len(x))  # type: ignore[arg-type]
         self.regularizer = regularizer
-        self._scale = reduction_scale(self.reduction, len(x), net.n_outputs)
+        self._scale = reduction_scale(reduction, len(x), net.n_outputs)
         actor = ray.remote(num_cpus=cpus_per_shard)(_Shard)
         self.actors = [
             actor.remote(net, x[part], y[part])

@@ -1,27 +1,63 @@
 """A loss oracle over a real PyTorch model: the attacker writes parameters, reads the loss.
 
 The weight vector is ``torch.nn.utils.parameters_to_vector(model.parameters())``'s
-order. A batch of K weight vectors is evaluated at once with ``torch.func.functional_call``
-under ``torch.func.vmap``, in chunks, in float64 or float32.
+order, which for a chain of ``nn.Linear`` layers is the package's one
+:class:`~lossrecon.layout.Layout`: :func:`model_layout` reads it off the model and the
+oracle splits weight vectors with it. A batch of K weight vectors is evaluated at once
+with ``torch.func.functional_call`` under ``torch.func.vmap``, in chunks, on a copy of the
+model in the dtype asked for; the model passed in is never changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import copy
+from typing import Any
+
 import numpy as np
 
 from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
+from lossrecon.layout import Layout
 from lossrecon.optional import require
-from lossrecon.oracle.protocol import reduction_scale
+from lossrecon.oracle.protocol import DeclaredOracle, LossConvention, reduction_scale
 
-__all__ = ["SUPPORTED_MODULES", "TorchLossOracle"]
+__all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "model_layout"]
 
 SUPPORTED_MODULES = ("Linear", "ReLU", "LeakyReLU", "Sequential", "Identity", "Flatten")
 
 
-class TorchLossOracle:
+def model_layout(model: Any) -> Layout:
+    """The layout of a model whose parameters are a chain of ``nn.Linear`` layers.
+
+    Widths come from the layers' features, in the order ``model.parameters()`` lists
+    them; every layer has a bias or none does. Anything else is refused, naming why.
+    """
+    torch = require("torch", "torch")
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    owned = {id(p) for m in linears for p in m.parameters()}
+    if not linears or any(id(p) not in owned for p in model.parameters()):
+        raise ConfigurationError("the model's parameters must all belong to nn.Linear layers")
+    widths = [linears[0].in_features]
+    for layer in linears:
+        if layer.in_features != widths[-1]:
+            raise ConfigurationError(
+                f"nn.Linear layers do not chain: {widths[-1]} features feed a layer that "
+                f"takes {layer.in_features}"
+            )
+        widths.append(layer.out_features)
+    biases = {layer.bias is not None for layer in linears}
+    if len(biases) > 1:
+        raise ConfigurationError("every nn.Linear layer must have a bias, or none of them")
+    layout = Layout(tuple(widths), bias=biases.pop())
+    order = [p for m in linears for p in m.parameters()]
+    if [id(p) for p in model.parameters()] != [id(p) for p in order]:
+        raise ConfigurationError("the model lists its parameters out of layer order")
+    return layout
+
+
+class TorchLossOracle(DeclaredOracle):
     """E(w) of ``model`` on (inputs, targets) for a (K, N) batch of parameter vectors.
 
     Parameters
@@ -68,9 +104,11 @@ class TorchLossOracle:
                 )
         if dtype not in ("float64", "float32"):
             raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-        self.dtype = getattr(torch, dtype)
-        self.loss, self.reduction = self._convention(torch, loss_fn)
+        self._dtype = getattr(torch, dtype)
+        loss, reduction = self._convention(torch, loss_fn)
         x, y = training_arrays(inputs, targets)
+        self.convention = LossConvention(loss, reduction, dtype, len(x))  # type: ignore[arg-type]
+        self.layout = model_layout(model)
         if self.loss == "cross_entropy":
             if y.shape[1] != 1 or np.any(y != np.round(y)) or y.min() < 0:
                 raise ConfigurationError(
@@ -79,16 +117,15 @@ class TorchLossOracle:
                 )
             self._scale = 1.0
         else:
-            self._scale = reduction_scale(self.reduction, len(x), y.shape[1])
-        self.model = model.to(self.dtype).eval()
-        self.names = [name for name, _ in model.named_parameters()]
-        self.shapes = [p.shape for _, p in model.named_parameters()]
-        self.n_params = int(sum(p.numel() for p in model.parameters()))
-        self.inputs = torch.as_tensor(x, dtype=self.dtype)
+            self._scale = reduction_scale(reduction, len(x), y.shape[1])
+        self.model = copy.deepcopy(model).to(self._dtype).eval()
+        self.names = [name for name, _ in self.model.named_parameters()]
+        self.n_params = self.layout.n_params
+        self.inputs = torch.as_tensor(x, dtype=self._dtype)
         self.targets = (
             torch.as_tensor(y[:, 0], dtype=torch.long)
             if self.loss == "cross_entropy"
-            else torch.as_tensor(y, dtype=self.dtype)
+            else torch.as_tensor(y, dtype=self._dtype)
         )
         self.chunk = int(chunk)
         self._batched = torch.func.vmap(self._loss)
@@ -110,12 +147,8 @@ class TorchLossOracle:
 
     def _loss(self, w: object) -> object:
         torch = require("torch", "torch")
-        params = {}
-        start = 0
-        for name, shape in zip(self.names, self.shapes, strict=True):
-            size = int(np.prod(shape))
-            params[name] = w[start : start + size].reshape(shape)
-            start += size
+        arrays = [a for pair in self.layout.unflatten(w) for a in pair if a is not None]
+        params = dict(zip(self.names, arrays, strict=True))
         output = torch.func.functional_call(self.model, params, (self.inputs,))
         if self.loss == "cross_entropy":
             return torch.nn.functional.cross_entropy(output, self.targets, reduction=self.reduction)
@@ -128,6 +161,6 @@ class TorchLossOracle:
         answers = []
         with torch.no_grad():
             for start in range(0, len(W), self.chunk):
-                block = torch.as_tensor(W[start : start + self.chunk], dtype=self.dtype)
+                block = torch.as_tensor(W[start : start + self.chunk], dtype=self._dtype)
                 answers.append(self._batched(block).to(torch.float64).numpy())
         return np.concatenate(answers) if answers else np.zeros(0)
