@@ -1,44 +1,23 @@
-"""Fully connected piecewise-linear networks and their weight-vector layout.
+"""A fully connected network: widths, an activation, biases or not.
 
-A network of widths ``[n, h1, ..., d_out]`` has weight layers W_1 .. W_{L-1}; W_k has
-shape ``(d_{k+1} * pieces, d_k)`` (pieces > 1 only for maxout hidden layers; the output
-layer is always plain affine). The weight vector ``w`` in R^N concatenates them row-major,
-each layer's bias right after its matrix: PyTorch's ``parameters_to_vector`` order for an
-``nn.Sequential`` of ``nn.Linear`` layers.
-
-The forward pass takes a batch of K weight vectors and M inputs at once and uses only
-batched matrix products (no Python loop over samples or weight vectors).
+:class:`ReLUNetwork` ties a :class:`~lossrecon.layout.Layout` (where each weight sits in
+w, PyTorch's order) to an :class:`~lossrecon.activations.Activation` (what the hidden
+units do); the forward pass is :func:`lossrecon.layout.pre_activations`, batched over K
+weight vectors and M inputs with matrix products only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lossrecon.activations import Activation, make_activation
 from lossrecon.errors import ConfigurationError
+from lossrecon.layout import LayerSlice, Layout, as_floating, pre_activations
 
-__all__ = ["LayerSlice", "ReLUNetwork"]
-
-
-def _floating(a: object) -> np.ndarray:
-    """a as a numpy array, float64 unless it already is a floating array."""
-    array = np.asarray(a)
-    return array if array.dtype.kind == "f" else array.astype(np.float64)
-
-
-@dataclass(frozen=True)
-class LayerSlice:
-    """Where one weight layer sits in the weight vector.
-
-    ``weight`` and ``bias`` are slices of w; ``shape`` is the matrix shape (out, in).
-    """
-
-    weight: slice
-    bias: slice | None
-    shape: tuple[int, int]
+__all__ = ["LayerSlice", "ReLUNetwork", "as_network"]
 
 
 class ReLUNetwork:
@@ -65,36 +44,15 @@ class ReLUNetwork:
         bias: bool = False,
         **activation_params: float | int,
     ) -> None:
-        widths = [int(w) for w in widths]
-        if len(widths) < 2:
-            raise ConfigurationError(
-                f"widths must list at least the input and output widths, got {widths}"
-            )
-        if any(w < 1 for w in widths):
-            raise ConfigurationError(f"every width must be positive, got {widths}")
+        widths = list(Layout(tuple(widths)).widths)
         self.widths: list[int] = widths
         self.activation: Activation = make_activation(activation, **activation_params)
         for hidden in widths[1:-1]:
             self.activation.check_width(hidden)
         self.bias = bool(bias)
-        self.layers: list[LayerSlice] = self._layout()
-        self.n_params: int = self.layers[-1].bias.stop if self.bias else self.layers[-1].weight.stop
-
-    def _layout(self) -> list[LayerSlice]:
-        layers = []
-        start = 0
-        n_layers = len(self.widths) - 1
-        for k in range(n_layers):
-            pieces = self.activation.pieces if k < n_layers - 1 else 1
-            shape = (self.widths[k + 1] * pieces, self.widths[k])
-            weight = slice(start, start + shape[0] * shape[1])
-            start = weight.stop
-            bias = None
-            if self.bias:
-                bias = slice(start, start + shape[0])
-                start = bias.stop
-            layers.append(LayerSlice(weight, bias, shape))
-        return layers
+        self.layout = Layout(tuple(widths), self.activation.pieces, self.bias)
+        self.layers: tuple[LayerSlice, ...] = self.layout.layers
+        self.n_params: int = self.layout.n_params
 
     @property
     def n_inputs(self) -> int:
@@ -135,48 +93,11 @@ class ReLUNetwork:
         self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray] | None = None
     ) -> np.ndarray:
         """Concatenate layer matrices (and biases) into one weight vector of shape (N,)."""
-        if len(weights) != self.depth:
-            raise ConfigurationError(f"expected {self.depth} weight matrices, got {len(weights)}")
-        if self.bias != (biases is not None):
-            raise ConfigurationError(
-                f"biases must be given exactly when the network has them (bias={self.bias})"
-            )
-        w = np.empty(self.n_params)
-        for k, layer in enumerate(self.layers):
-            matrix = np.asarray(weights[k], dtype=float)
-            if matrix.shape != layer.shape:
-                raise ConfigurationError(
-                    f"layer {k + 1} matrix has shape {matrix.shape}, expected {layer.shape}"
-                )
-            w[layer.weight] = matrix.ravel()
-            if layer.bias is not None and biases is not None:
-                b = np.asarray(biases[k], dtype=float)
-                if b.shape != (layer.shape[0],):
-                    raise ConfigurationError(
-                        f"layer {k + 1} bias has shape {b.shape}, expected ({layer.shape[0]},)"
-                    )
-                w[layer.bias] = b
-        return w
+        return self.layout.flatten(weights, biases)
 
-    def unflatten(self, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Split weight vectors into per-layer (matrix, bias) views.
-
-        w has shape (N,) or (K, N); matrices come back as (out, in) or (K, out, in),
-        biases as (out,) or (K, out), or None without biases.
-        """
-        w = np.asarray(w)
-        if w.shape[-1] != self.n_params:
-            raise ConfigurationError(
-                f"weight vector has {w.shape[-1]} entries, this network has N={self.n_params}"
-            )
-        lead = w.shape[:-1]
-        return [
-            (
-                w[..., layer.weight].reshape(*lead, *layer.shape),
-                None if layer.bias is None else w[..., layer.bias],
-            )
-            for layer in self.layers
-        ]
+    def unflatten(self, w: Any) -> list[tuple[Any, Any | None]]:
+        """Per-layer (matrix, bias) views of w (N,) or (K, N): see :meth:`Layout.unflatten`."""
+        return self.layout.unflatten(w)
 
     def pre_activations(self, W: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
         """Pre-activations of every layer.
@@ -185,20 +106,10 @@ class ReLUNetwork:
         of shape (K, M, out_k); the last one is the network output. Floating arrays keep
         their precision (float32 and float16 evaluate in float32 and float16).
         """
-        W = np.atleast_2d(_floating(W))
-        x = _floating(inputs)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ConfigurationError(f"inputs must have shape (M, {self.n_inputs}), got {x.shape}")
-        zs = []
-        layers = self.unflatten(W)
-        for k, (matrix, bias) in enumerate(layers):
-            z = x @ matrix.transpose(0, 2, 1)
-            if bias is not None:
-                z = z + bias[:, None, :]
-            zs.append(z)
-            if k < len(layers) - 1:
-                x = self.activation.apply(z)
-        return zs
+        W = as_floating(W)
+        return pre_activations(
+            self.layout, self.activation, W[None] if W.ndim == 1 else W, as_floating(inputs)
+        )
 
     def forward(self, W: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         """Network outputs F_w(a_i) for every weight vector and input.
@@ -217,3 +128,21 @@ class ReLUNetwork:
         """
         zs = self.pre_activations(np.asarray(w, dtype=float)[None, :], inputs)
         return [self.activation.pattern(z[0]) for z in zs[:-1]]
+
+
+def as_network(
+    model: Sequence[int] | ReLUNetwork,
+    activation: str | Activation = "relu",
+    bias: bool = False,
+    **activation_params: float | int,
+) -> ReLUNetwork:
+    """The model an attack is told: a ReLUNetwork as it is, or widths with an activation
+    and biases (then a ReLUNetwork is built from them)."""
+    if isinstance(model, ReLUNetwork):
+        differs = activation != "relu" and make_activation(activation) != model.activation
+        if activation_params or (bias and not model.bias) or differs:
+            raise ConfigurationError(
+                f"the architecture is given twice: {model}, and activation or bias beside it"
+            )
+        return model
+    return ReLUNetwork(model, activation=activation, bias=bias, **activation_params)

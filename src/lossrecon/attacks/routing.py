@@ -9,7 +9,9 @@ maxout), every other weight is 0, and the last layer sends it out along ``c_u``.
 with a' = (a, 1) when the network has biases (the bias of row u is w_u's last entry).
 ReLU, maxout and LWTA give phi = relu. Leaky ReLU with slope alpha over D hidden layers
 gives phi(s) = s for s > 0 and alpha^D s otherwise, i.e. gain 1 - alpha^D and slope
-alpha^D; combinations whose rows sum to zero (sum_u c_u w_u = 0) cancel the linear part.
+alpha^D. The router finds gain and slope by running the activation itself on s = ±1, so
+any activation that is linear on each side of 0 routes the same way. Combinations whose
+rows sum to zero (sum_u c_u w_u = 0) cancel the linear part.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossrecon.activations import LWTA, LeakyReLU, Maxout
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 
@@ -37,42 +38,39 @@ class Router:
 
     def __init__(self, net: ReLUNetwork, n_paths: int) -> None:
         act = net.activation
-        capacity = min(self._units(act, h) for h in net.widths[1:-1])
+        act.require_piecewise_linear("routing paths through a network")
+        capacity = min(act.paths(h) for h in net.widths[1:-1])
         if capacity < n_paths:
+            blocks = f" blocks of {act.block}" if act.block > 1 else ""
             raise ConfigurationError(
                 f"{net} has room for {capacity} parallel paths through its hidden layers; "
                 f"this attack needs {n_paths} (every hidden layer needs width >= {n_paths}"
-                + (f" blocks of {act.k}" if isinstance(act, LWTA) else "")
-                + ")"
+                f"{blocks})"
             )
         self.net = net
         self.n_paths = n_paths
         self.input_dim = net.n_inputs + int(net.bias)
-        depth = len(net.widths) - 2
-        slope = act.slope**depth if isinstance(act, LeakyReLU) else 0.0
-        self.gain = 1.0 - slope
-        self.slope = slope
         self._index = self._paths()
-
-    @staticmethod
-    def _units(act: object, width: int) -> int:
-        return width // act.k if isinstance(act, LWTA) else width
-
-    def _unit(self, path: np.ndarray) -> np.ndarray:
-        act = self.net.activation
-        return path * act.k if isinstance(act, LWTA) else path
-
-    def _row(self, unit: np.ndarray) -> np.ndarray:
-        act = self.net.activation
-        return unit * act.k if isinstance(act, Maxout) else unit
+        self.gain, self.slope = self._path_function()
 
     def _paths(self) -> _PathIndex:
-        paths = np.arange(self.n_paths)
-        units = self._unit(paths)
-        hidden = []
-        for _ in self.net.layers[1:-1]:
-            hidden.append((self._row(units), units))
-        return _PathIndex(self._row(units), hidden, units)
+        act = self.net.activation
+        units = act.path_unit(np.arange(self.n_paths))
+        hidden = [(act.row(units), units) for _ in self.net.layers[1:-1]]
+        return _PathIndex(act.row(units), hidden, units)
+
+    def _path_function(self) -> tuple[float, float]:
+        """(gain, slope) with phi(s) = gain relu(s) + slope s: what a path does to the
+        value s of its first-layer row, found by running the activation on s = ±1."""
+        act = self.net.activation
+        unit = int(act.path_unit(0))
+        values = np.array([1.0, -1.0])
+        for width in self.net.widths[1:-1]:
+            z = np.zeros((2, width * act.pieces))
+            z[:, int(act.row(unit))] = values
+            values = act.apply(z)[:, unit]
+        above, below = float(values[0]), -float(values[1])
+        return above - below, below
 
     def weights(self, rows: np.ndarray, outputs: np.ndarray) -> np.ndarray:
         """Weight vectors for K queries.
@@ -92,9 +90,8 @@ class Router:
         index = self._index
         n = self.net.n_inputs
         first = layers[0]
-        base = first.weight.start + index.first_rows[:, None] * n + np.arange(n)
-        W[:, base] = rows[:, :, :n]
-        if self.net.bias:
+        W[:, self.net.layout.row_indices(0, index.first_rows)] = rows[:, :, :n]
+        if first.bias is not None:
             W[:, first.bias.start + index.first_rows] = rows[:, :, n]
         for layer, (out_rows, in_cols) in zip(layers[1:-1], index.hidden, strict=True):
             W[:, layer.weight.start + out_rows * layer.shape[1] + in_cols] = 1.0

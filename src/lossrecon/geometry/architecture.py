@@ -23,10 +23,12 @@ few, wide layers.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
+
+from lossrecon.activations import ReLU
+from lossrecon.layout import Layout, pre_activations
 
 __all__ = [
     "Explanation",
@@ -64,34 +66,32 @@ class Explanation:
     misfit: float
 
 
+_RELU = ReLU()
+
+
 def _matrices(widths: list[int], w: np.ndarray) -> list[np.ndarray]:
-    out, offset = [], 0
-    for d_in, d_out in itertools.pairwise(widths):
-        out.append(w[offset : offset + d_in * d_out].reshape(d_out, d_in))
-        offset += d_in * d_out
-    return out
+    """The weight matrices of a bias-free network of these widths in w (a prefix of it)."""
+    layout = Layout(tuple(widths))
+    return [matrix for matrix, _ in layout.unflatten(w[: layout.n_params])]
 
 
-def _hidden(matrices: list[np.ndarray], x: np.ndarray) -> tuple[list, list]:
-    """Pre- and post-activations of the hidden layers for input x."""
-    zs, hs = [], [x]
-    for matrix in matrices[:-1]:
-        zs.append(matrix @ hs[-1])
-        hs.append(np.maximum(zs[-1], 0.0))
-    return zs, hs
+def _hidden(widths: list[int], w: np.ndarray, x: np.ndarray) -> tuple[list, list]:
+    """Pre- and post-activations of the hidden layers for input x (n,)."""
+    zs = [z[0, 0] for z in pre_activations(Layout(tuple(widths)), _RELU, w[None], x[None])[:-1]]
+    return zs, [x, *(_RELU.apply(z) for z in zs)]
 
 
 def node_gradient(widths: list[int], w: np.ndarray, x: np.ndarray, layer: int, node: int):
     """∇_w of the pre-activation of ``node`` in hidden ``layer`` (1-based) at input x: (N,)."""
     matrices = _matrices(widths, w)
-    zs, hs = _hidden(matrices, x)
+    zs, hs = _hidden(widths, w, x)
     grads = [np.zeros_like(m) for m in matrices]
     delta = np.zeros(widths[layer])
     delta[node] = 1.0
     for m in range(layer, 0, -1):
         grads[m - 1] = np.outer(delta, hs[m - 1])
         if m > 1:
-            delta = (matrices[m - 1].T @ delta) * (zs[m - 2] > 0)
+            delta = (matrices[m - 1].T @ delta) * _RELU.pattern(zs[m - 2])
     return np.concatenate([g.ravel() for g in grads])
 
 
@@ -104,8 +104,7 @@ def explain_kink(
     dominant row direction; both of its signs are tried, and every hidden unit at z = 0
     is compared with the normal (1 - |cos| must stay below tol²).
     """
-    n, h1 = widths[0], widths[1]
-    first = normal[: n * h1].reshape(h1, n)
+    first = _matrices(widths, normal)[0]
     _, sv, vt = np.linalg.svd(first, full_matrices=False)
     if sv[0] == 0 or (len(sv) > 1 and sv[1] > tol * sv[0]):
         return None
@@ -114,7 +113,7 @@ def explain_kink(
     unit = normal / np.linalg.norm(normal)
     best: Explanation | None = None
     for sign in (1.0, -1.0):
-        zs, hs = _hidden(matrices, sign * direction)
+        zs, hs = _hidden(widths, point, sign * direction)
         for layer, z in enumerate(zs, start=1):
             scale = np.linalg.norm(matrices[layer - 1], axis=1) * np.linalg.norm(hs[layer - 1])
             at_zero = np.abs(z) <= max(_ZERO_PRE_ACTIVATION, tol) * scale
@@ -239,13 +238,9 @@ class _Search:
 
     def post_activations(self, widths: list[int], x: np.ndarray) -> np.ndarray:
         """h^(m-1) for each kink's input x (K, n) at its own point, m = len(widths)."""
-        h = x
-        offset = 0
-        for d_in, d_out in itertools.pairwise(widths):
-            matrix = self.points[:, offset : offset + d_in * d_out].reshape(-1, d_out, d_in)
-            h = np.maximum(np.einsum("koi,ki->ko", matrix, h), 0.0)
-            offset += d_in * d_out
-        return h
+        layout = Layout(tuple(widths))
+        points = self.points[:, : layout.n_params]
+        return _RELU.apply(pre_activations(layout, _RELU, points, x[:, None, :])[-1][:, 0])
 
 
 def _fitting_rows(rows: np.ndarray, unit: np.ndarray, tol: np.ndarray) -> np.ndarray:
@@ -318,4 +313,4 @@ def candidate_layouts(
 def sample_free(widths: list[int], normal: np.ndarray, tol: float = _TOL) -> bool:
     """Whether a unit normal (N,) has no first-layer part under ``widths``: its kink lies
     on a component of Sing(X) that does not depend on the sample (Prop. 2.9)."""
-    return bool(np.linalg.norm(normal[: widths[0] * widths[1]]) <= tol)
+    return bool(np.linalg.norm(normal[Layout(tuple(widths)).layers[0].weight]) <= tol)

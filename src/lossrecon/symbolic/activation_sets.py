@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossrecon.activations import LWTA, Activation, Maxout, make_activation
+from lossrecon.activations import Activation, make_activation
 
 __all__ = ["ActivationSet", "all_activation_sets", "from_patterns"]
 
@@ -39,27 +39,17 @@ class ActivationSet:
         """1-based nodes of a hidden layer whose state is not 0 (ReLU, leaky, LWTA)."""
         return [j + 1 for j, s in enumerate(self.states[layer - 2]) if s]
 
-    def paper_notation(self, n_inputs: int, maxout: bool = False) -> str:
+    def paper_notation(self, n_inputs: int, activation: str | Activation = "relu") -> str:
         """The paper's set notation, e.g. ``{(1, 1, active), (1, 2, active), ...}``."""
+        act = make_activation(activation)
         items = [f"(1, {j}, active)" for j in range(1, n_inputs + 1)]
         for layer_no, layer in enumerate(self.states, start=2):
             for j, s in enumerate(layer, start=1):
-                word = f"piece {s + 1}" if maxout else ("active" if s else "negative")
-                items.append(f"({layer_no}, {j}, {word})")
+                items.append(f"({layer_no}, {j}, {act.state_label(s)})")
         return "{" + ", ".join(items) + "}"
 
     def __str__(self) -> str:
         return " | ".join("".join(str(s) for s in layer) for layer in self.states)
-
-
-def _layer_states(width: int, activation: Activation) -> list[tuple[int, ...]]:
-    if isinstance(activation, Maxout):
-        return list(itertools.product(range(activation.k), repeat=width))
-    if isinstance(activation, LWTA):
-        one_hots = [tuple(int(i == w) for i in range(activation.k)) for w in range(activation.k)]
-        blocks = itertools.product(one_hots, repeat=width // activation.k)
-        return [tuple(itertools.chain.from_iterable(b)) for b in blocks]
-    return list(itertools.product((1, 0), repeat=width))
 
 
 def all_activation_sets(
@@ -72,7 +62,7 @@ def all_activation_sets(
     """
     act = make_activation(activation)
     last = len(widths) if up_to_layer is None else up_to_layer
-    per_layer = [_layer_states(widths[layer_no - 1], act) for layer_no in range(2, last)]
+    per_layer = [act.states(widths[layer_no - 1]) for layer_no in range(2, last)]
     for combo in itertools.product(*per_layer):
         yield ActivationSet(tuple(combo))
 

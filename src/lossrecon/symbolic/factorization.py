@@ -22,11 +22,11 @@ from typing import Literal
 import flint
 import sympy
 
-from lossrecon.activations import Activation, LeakyReLU, Maxout, make_activation
+from lossrecon.activations import Activation, make_activation
 from lossrecon.errors import ConfigurationError
 from lossrecon.symbolic.activation_sets import ActivationSet
 from lossrecon.symbolic.symbols import input_symbols, layer_symbol_matrices
-from lossrecon.symbolic.virtual import Node, _gate, virtual_polynomial
+from lossrecon.symbolic.virtual import Node, gated, virtual_polynomial
 
 __all__ = [
     "Factorization",
@@ -114,13 +114,6 @@ def canonical(poly: sympy.Expr) -> sympy.Expr:
     return sympy.expand(p.as_expr() / p.LC())
 
 
-def _active(states: Sequence[int], act: Activation) -> list[int]:
-    """0-based nodes of a hidden layer that carry signal under the given states."""
-    if isinstance(act, (Maxout, LeakyReLU)):
-        return list(range(len(states)))
-    return [j for j, s in enumerate(states) if s]
-
-
 def p_active_network(
     widths: Sequence[int],
     activation_set: ActivationSet,
@@ -139,7 +132,7 @@ def p_active_network(
     values = input_symbols(widths[0]) if inputs is None else list(inputs)
     layers = [[j + 1 for j, v in enumerate(values) if v != 0]]
     for layer_no in range(2, node[1]):
-        layers.append([j + 1 for j in _active(activation_set.states[layer_no - 2], act)])
+        layers.append([j + 1 for j in act.carries_signal(activation_set.states[layer_no - 2])])
     layers.append([node[0]])
     return layers
 
@@ -164,14 +157,14 @@ def predicted_factors(
     factors = []
     for layer_no in range(1, node[1]):
         if layer_no > 1:
-            x = _gate(matrices[layer_no - 2] * x, activation_set.states[layer_no - 2], act)
+            x = gated(matrices[layer_no - 2] * x, activation_set.states[layer_no - 2], act)
         if len(network[layer_no - 1]) == 1:
             j = network[layer_no - 1][0] - 1
             factors.append(sympy.expand(x[j]))
             x = sympy.Matrix([int(r == j) for r in range(len(x))])
     row = node[0] - 1
-    if node[1] < len(widths) and isinstance(act, Maxout):
-        raise ConfigurationError("factor predictions for maxout hidden nodes need a piece")
+    if node[1] < len(widths) and act.pieces > 1:
+        raise ConfigurationError(f"factor predictions for {act} hidden nodes need a piece")
     factors.append(sympy.expand((matrices[node[1] - 2] * x)[row]))
     return [f for f in factors if f.free_symbols]
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from lossrecon.activations import LWTA, Activation, Maxout, ReLU, make_activation
+from lossrecon.activations import Activation, make_activation
 from lossrecon.network import ReLUNetwork
 from lossrecon.symbolic.activation_sets import ActivationSet, all_activation_sets, from_patterns
 from lossrecon.symbolic.degree import monomial_degrees
 from lossrecon.symbolic.factorization import Backend, canonical, factor
 from lossrecon.symbolic.symbols import input_symbols
-from lossrecon.symbolic.virtual import Node, boundary_polynomials, layer_pre_activations
+from lossrecon.symbolic.virtual import Node, layer_pre_activations
 
 __all__ = [
     "LossPiece",
@@ -99,11 +99,11 @@ def loss_piece(
 def _oriented_boundaries(
     net: ReLUNetwork, node: Node, aset: ActivationSet, sample: list[sympy.Rational]
 ) -> list[sympy.Expr]:
-    boundaries = boundary_polynomials(net.widths, node, aset, sample, net.activation)
-    sign = 1
-    if not isinstance(net.activation, (Maxout, LWTA)) and not aset.state(node[1], node[0]):
-        sign = -1
-    return [sign * b for b in boundaries if b != 0]
+    """The boundaries of ``node``, each signed to be positive on the sample's side."""
+    i, k = node
+    z = layer_pre_activations(net.widths, aset, k, sample, net.activation)
+    found = net.activation.boundaries(list(z), aset.states[k - 2], i - 1)
+    return [b.sign * b.polynomial for b in found if b.polynomial != 0]
 
 
 @dataclass(frozen=True)
@@ -118,46 +118,22 @@ class SingPolynomial:
 def _realizable(aset: ActivationSet, act: Activation) -> bool:
     """Whether a nonzero sample and some bias-free weights give this activation set.
 
-    Only ReLU can kill a whole layer; after a dead layer every pre-activation is 0, so no
-    later node can be active.
+    After a layer that outputs exactly zero (every ReLU negative), every later
+    pre-activation is 0, so no later unit can carry signal.
     """
-    if not isinstance(act, ReLU):
-        return True
     dead = False
     for layer in aset.states:
-        if dead and any(layer):
+        if dead and act.carries_signal(layer):
             return False
-        dead = dead or not any(layer)
+        dead = dead or act.kills_layer(layer)
     return True
 
 
-def _flipped(aset: ActivationSet, node: Node, act: Activation) -> list[ActivationSet]:
-    """The activation sets on the other side of each boundary of ``node``."""
-    i, k = node
-    states = [list(layer) for layer in aset.states]
-    layer = states[k - 2]
-    results = []
-    if isinstance(act, Maxout):
-        for piece in range(act.k):
-            if piece != layer[i - 1]:
-                results.append(_with(states, k, i - 1, piece))
-    elif isinstance(act, LWTA):
-        block = range((i - 1) // act.k * act.k, (i - 1) // act.k * act.k + act.k)
-        winner = next(m for m in block if layer[m])
-        others = [i - 1] if i - 1 != winner else [m for m in block if m != winner]
-        for other in others:
-            new = [list(row) for row in states]
-            new[k - 2][winner], new[k - 2][other] = 0, 1
-            results.append(ActivationSet(tuple(tuple(row) for row in new)))
-    else:
-        results.append(_with(states, k, i - 1, 1 - layer[i - 1]))
-    return results
-
-
-def _with(states: list[list[int]], k: int, j: int, value: int) -> ActivationSet:
-    new = [list(row) for row in states]
-    new[k - 2][j] = value
-    return ActivationSet(tuple(tuple(row) for row in new))
+def _with_layer(aset: ActivationSet, k: int, states: tuple[int, ...]) -> ActivationSet:
+    """``aset`` with hidden layer ``k`` (1-based) in ``states``."""
+    layers = list(aset.states)
+    layers[k - 2] = states
+    return ActivationSet(tuple(layers))
 
 
 def sing_defining_polynomials(
@@ -185,8 +161,10 @@ def sing_defining_polynomials(
             continue
         for k in range(2, len(widths)):
             for i in range(1, widths[k - 1] + 1):
-                boundaries = boundary_polynomials(widths, (i, k), aset, inputs, act)
-                for b, other in zip(boundaries, _flipped(aset, (i, k), act), strict=True):
+                z = layer_pre_activations(widths, aset, k, inputs, act)
+                for boundary in act.boundaries(list(z), aset.states[k - 2], i - 1):
+                    b = boundary.polynomial
+                    other = _with_layer(aset, k, boundary.flipped)
                     if b == 0 or not _realizable(other, act) or output(other) == output(aset):
                         continue
                     found.setdefault(canonical(b), SingPolynomial((i, k), aset, b))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy
 
+from lossrecon.layout import Layout
 from lossrecon.network import ReLUNetwork
 
 __all__ = [
@@ -25,10 +26,7 @@ __all__ = [
 
 
 def _layer_shapes(widths: Sequence[int], pieces: int = 1) -> list[tuple[int, int]]:
-    n_layers = len(widths) - 1
-    return [
-        (widths[k + 1] * (pieces if k < n_layers - 1 else 1), widths[k]) for k in range(n_layers)
-    ]
+    return Layout(tuple(widths), pieces).shapes
 
 
 def weight_symbols(widths: Sequence[int], pieces: int = 1) -> list[sympy.Symbol]:

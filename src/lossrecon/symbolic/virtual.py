@@ -14,13 +14,14 @@ from collections.abc import Sequence
 
 import sympy
 
-from lossrecon.activations import LWTA, Activation, LeakyReLU, Maxout, make_activation
+from lossrecon.activations import Activation, make_activation
 from lossrecon.errors import ConfigurationError
 from lossrecon.symbolic.activation_sets import ActivationSet, all_activation_sets
 from lossrecon.symbolic.symbols import input_symbols, layer_symbol_matrices
 
 __all__ = [
     "boundary_polynomials",
+    "gated",
     "layer_pre_activations",
     "virtual_polynomial",
     "virtual_polynomials",
@@ -29,14 +30,9 @@ __all__ = [
 Node = tuple[int, int]
 
 
-def _gate(z: sympy.Matrix, states: Sequence[int], activation: Activation) -> sympy.Matrix:
+def gated(z: sympy.Matrix, states: Sequence[int], activation: Activation) -> sympy.Matrix:
     """Outputs of a hidden layer whose pieces are fixed by ``states``."""
-    if isinstance(activation, Maxout):
-        return sympy.Matrix([z[j * activation.k + s] for j, s in enumerate(states)])
-    if isinstance(activation, LeakyReLU):
-        slope = sympy.nsimplify(activation.slope)
-        return sympy.Matrix([zj if s else slope * zj for zj, s in zip(z, states, strict=True)])
-    return sympy.Matrix([zj if s else 0 for zj, s in zip(z, states, strict=True)])
+    return sympy.Matrix(activation.gate(list(z), tuple(states)))
 
 
 def layer_pre_activations(
@@ -62,7 +58,7 @@ def layer_pre_activations(
     matrices = layer_symbol_matrices(widths, act.pieces)
     x = sympy.Matrix(input_symbols(widths[0]) if inputs is None else list(inputs))
     for layer_no in range(2, layer):
-        x = _gate(matrices[layer_no - 2] * x, activation_set.states[layer_no - 2], act)
+        x = gated(matrices[layer_no - 2] * x, activation_set.states[layer_no - 2], act)
     return (matrices[layer - 2] * x).applyfunc(sympy.expand)
 
 
@@ -70,12 +66,11 @@ def _row(widths: Sequence[int], node: Node, act: Activation, piece: int) -> int:
     i, k = node
     if not 2 <= k <= len(widths) or not 1 <= i <= widths[k - 1]:
         raise ConfigurationError(f"no node {node} (node, layer) in a network of widths {widths}")
-    hidden = k < len(widths)
-    if hidden and isinstance(act, Maxout):
-        if not 0 <= piece < act.k:
-            raise ConfigurationError(f"maxout piece must be in 0..{act.k - 1}, got {piece}")
-        return (i - 1) * act.k + piece
-    return i - 1
+    if k == len(widths):
+        return i - 1
+    if not 0 <= piece < act.pieces:
+        raise ConfigurationError(f"{act} piece must be in 0..{act.pieces - 1}, got {piece}")
+    return int(act.row(i - 1, piece))
 
 
 def virtual_polynomial(
@@ -135,15 +130,5 @@ def boundary_polynomials(
     if k >= len(widths):
         raise ConfigurationError(f"node {node} is not a hidden node of widths {widths}")
     z = layer_pre_activations(widths, activation_set, k, inputs, act)
-    state = activation_set.state(k, i)
-    if isinstance(act, Maxout):
-        own = z[(i - 1) * act.k + state]
-        return [own - z[(i - 1) * act.k + p] for p in range(act.k) if p != state]
-    if isinstance(act, LWTA):
-        block = (i - 1) // act.k * act.k
-        members = range(block, block + act.k)
-        winner = next(m for m in members if activation_set.states[k - 2][m])
-        if i - 1 == winner:
-            return [z[winner] - z[m] for m in members if m != winner]
-        return [z[winner] - z[i - 1]]
-    return [z[i - 1]]
+    states = activation_set.states[k - 2]
+    return [b.polynomial for b in act.boundaries(list(z), states, i - 1)]
