@@ -39,7 +39,7 @@ def run_case(widths: list[int], m: int, seed: int) -> dict:
         target = lr.NumpyLossOracle(net, data.inputs, data.targets)
         chosen = lr.attacks.chosen_weights(target, widths)
     chosen_report = lr.evaluate(chosen, data.inputs, data.targets)
-    phases = {k: v for k, v in rec.metadata.items() if k.startswith("queries_")}
+    phases = {f"queries_{k}": v for k, v in rec.stats.queries_by_phase.items()}
     result = {
         "widths": widths,
         "M": m,
@@ -50,7 +50,7 @@ def run_case(widths: list[int], m: int, seed: int) -> dict:
         "depth_exact": len(rec.widths) == len(widths),
         "recall": report["recall"],
         "precision": report["precision"],
-        "complete": rec.metadata["complete"],
+        "complete": rec.stats.complete,
         "input_rel_error_median": report["input_rel_error_median"],
         "target_rel_error_median": report["target_rel_error_median"],
         "queries": rec.queries,

@@ -26,11 +26,18 @@ import numpy as np
 
 from lossrecon.attacks import blind, chosen_weights, loss_matching
 from lossrecon.data import Dataset, load_dataset, synthetic
-from lossrecon.errors import AttackError, QueryBudgetExceeded
+from lossrecon.errors import AttackError, TimeBudgetExceeded
 from lossrecon.evaluation import evaluate, match
 from lossrecon.geometry import read_line
 from lossrecon.network import ReLUNetwork
-from lossrecon.oracle import ClippedLoss, NoisyLoss, NumpyLossOracle, RoundedLoss, SoftplusLoss
+from lossrecon.oracle import (
+    ClippedLoss,
+    NoisyLoss,
+    NumpyLossOracle,
+    OracleWrapper,
+    RoundedLoss,
+    SoftplusLoss,
+)
 from lossrecon.plots import plot_image_pairs
 
 __all__ = ["BenchSizes", "run_bench"]
@@ -40,22 +47,18 @@ Progress = Callable[[str], None]
 _DEFENDED_BUDGET = 20
 
 
-class _OutOfTime(Exception):
-    """A defended attack ran past its wall-time limit."""
-
-
-class _TimeLimited:
+class _TimeLimited(OracleWrapper):
     """An oracle that refuses to answer after ``seconds`` of wall time."""
 
     def __init__(self, oracle: object, seconds: float) -> None:
-        self.oracle, self.n_params = oracle, oracle.n_params
-        self.reduction = getattr(oracle, "reduction", "half_sum")
+        super().__init__(oracle)
+        self.seconds = seconds
         self.deadline = time.perf_counter() + seconds
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         if time.perf_counter() > self.deadline:
-            raise _OutOfTime
-        return self.oracle(W)
+            raise TimeBudgetExceeded(self.seconds)
+        return super().__call__(W)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) 
         warnings.simplefilter("ignore")
         try:
             rec = run()
-        except (AttackError, QueryBudgetExceeded, _OutOfTime) as exc:
+        except AttackError as exc:
             return {
                 "attack": attack,
                 "data": data.name,
@@ -106,6 +109,7 @@ def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) 
         "input_rel_error_median": report["input_rel_error_median"],
         "queries": rec.queries,
         "floor_ratio": report["floor_ratio"],
+        "stopped": rec.stats.stopped,
         "seconds": time.perf_counter() - start,
         "_rec": rec,
     }
@@ -132,7 +136,11 @@ def _side_by_side(sizes: BenchSizes, say: Progress) -> list[dict]:
             data,
             widths,
             lambda: loss_matching(
-                oracle, widths, chosen["queries"], n_samples=m, adam_steps=sizes.baseline_steps
+                oracle,
+                widths,
+                budget=chosen["queries"],
+                n_samples=m,
+                adam_steps=sizes.baseline_steps,
             ),
         )
     )

@@ -3,17 +3,107 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from lossrecon.errors import ConfigurationError
 
-__all__ = ["Reconstruction"]
+__all__ = ["Reconstruction", "RunStats"]
 
-_FORMAT = "lossrecon.Reconstruction/1"
+_FORMAT = "lossrecon.Reconstruction/2"
+_OLD_FORMAT = "lossrecon.Reconstruction/1"
+
+Stopped = Literal["budget", "oracle", "unreadable"]
+
+
+@dataclass
+class RunStats:
+    """What one attack run did: the same typed fields for every attack, None (or empty)
+    where a field does not apply to it.
+
+    Run: ``attack`` ("chosen_weights", "blind", "loss_matching"); ``stopped`` — None when
+    the run finished, else why it returned early with what it had: "budget" (queries or
+    wall time spent), "oracle" (the oracle failed: a lost client, a crash) or
+    "unreadable" (noise, rounding or a smooth activation hide the kinks); ``warnings``,
+    every warning the run emitted; ``queries_by_phase``.
+
+    Chosen weights: ``passes``. Blind: ``complete`` (the directions found explain the
+    loss), ``fit_residual``, ``layout_alternatives``, and counts of ``kinks`` read,
+    ``unexplained_kinks``, ``rows_read``, ``architecture_lines``, ``base_points``.
+    ``weight_decay``: the regularizer strength fitted, where the attack fits it.
+    Loss matching: ``relative_misfit``.
+
+    Per recovered sample (arrays of length M', in the order of ``inputs``):
+    ``residuals`` (the consistency check each passed), ``multiplicity`` (how many
+    training samples share the input, where biases make it visible),
+    ``kinks_per_sample`` and ``oriented`` (blind).
+    """
+
+    attack: str = ""
+    stopped: Stopped | None = None
+    warnings: list[str] = field(default_factory=list)
+    queries_by_phase: dict[str, int] = field(default_factory=dict)
+    passes: int | None = None
+    complete: bool | None = None
+    fit_residual: float | None = None
+    layout_alternatives: list[list[int]] = field(default_factory=list)
+    kinks: int | None = None
+    unexplained_kinks: int | None = None
+    rows_read: int | None = None
+    architecture_lines: int | None = None
+    base_points: int | None = None
+    weight_decay: float | None = None
+    relative_misfit: float | None = None
+    residuals: np.ndarray | None = None
+    multiplicity: np.ndarray | None = None
+    kinks_per_sample: np.ndarray | None = None
+    oriented: np.ndarray | None = None
+
+    _PER_SAMPLE: ClassVar[tuple[str, ...]] = (
+        "residuals",
+        "multiplicity",
+        "kinks_per_sample",
+        "oriented",
+    )
+
+    def __post_init__(self) -> None:
+        for name in self._PER_SAMPLE:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, np.asarray(value))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (arrays as lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunStats:
+        """The inverse of :meth:`to_json`; unknown keys are refused by name."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigurationError(f"unknown run statistics {unknown}")
+        return cls(**data)
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> RunStats:
+        """The statistics of a format-1 file, whose attacks wrote free-form keys."""
+        renamed = {"unexplained": "unexplained_kinks"}
+        names = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {"queries_by_phase": {}}
+        for key, value in metadata.items():
+            if key.startswith("queries_"):
+                values["queries_by_phase"][key.removeprefix("queries_")] = value
+            elif renamed.get(key, key) in names:
+                values[renamed.get(key, key)] = value
+        return cls(**values)
 
 
 @dataclass
@@ -33,9 +123,9 @@ class Reconstruction:
         the network widths [n, h1, ..., d_out] the attack used or recovered, if known.
     queries:
         the number of weight vectors the oracle evaluated.
-    metadata:
-        anything else worth keeping (attack name, parameters, per-sample residuals...);
-        must be JSON-serialisable.
+    stats:
+        what the run did (:class:`RunStats`): why it stopped, its warnings, per-sample
+        checks.
     """
 
     inputs: np.ndarray
@@ -43,7 +133,7 @@ class Reconstruction:
     scale_known: bool = False
     widths: list[int] | None = None
     queries: int = 0
-    metadata: dict[str, Any] = field(default_factory=dict)
+    stats: RunStats = field(default_factory=RunStats)
 
     def __post_init__(self) -> None:
         self.inputs = np.asarray(self.inputs, dtype=np.float64)
@@ -70,7 +160,7 @@ class Reconstruction:
             "scale_known": self.scale_known,
             "widths": self.widths,
             "queries": int(self.queries),
-            "metadata": self.metadata,
+            "stats": self.stats.to_json(),
         }
         arrays = {"inputs": self.inputs, "header": np.array(json.dumps(header))}
         if self.targets is not None:
@@ -81,12 +171,17 @@ class Reconstruction:
 
     @classmethod
     def load(cls, path: str | Path) -> Reconstruction:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save` (this version, or format 1's free-form
+        metadata, read into :class:`RunStats`); any other format is refused."""
         with np.load(Path(path), allow_pickle=False) as data:
             if "header" not in data or "inputs" not in data:
                 raise ConfigurationError(f"{path} is not a lossrecon reconstruction file")
             header = json.loads(str(data["header"]))
-            if header.get("format") != _FORMAT:
+            if header.get("format") == _FORMAT:
+                stats = RunStats.from_json(header["stats"])
+            elif header.get("format") == _OLD_FORMAT:
+                stats = RunStats.from_metadata(header["metadata"])
+            else:
                 raise ConfigurationError(
                     f"{path} has format {header.get('format')!r}, expected {_FORMAT!r}"
                 )
@@ -96,5 +191,5 @@ class Reconstruction:
                 scale_known=bool(header["scale_known"]),
                 widths=header["widths"],
                 queries=int(header["queries"]),
-                metadata=header["metadata"],
+                stats=stats,
             )

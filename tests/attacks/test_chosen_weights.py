@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import lossrecon as lr
-from lossrecon.errors import ConfigurationError, QueryBudgetExceeded
+from lossrecon.errors import ConfigurationError, LossreconWarning
 
 ACTIVATIONS = [
     ("relu", {}),
@@ -87,7 +87,7 @@ def test_duplicates_are_found_once_and_biases_give_multiplicity():
     rec, report = attack(x, y, [5, 4, 3], bias=True)
     assert report["n_duplicates_merged"] == 1
     assert report["recall"] >= 0.9 and report["input_rel_error_max"] < 1e-6
-    assert sorted(np.round(rec.metadata["multiplicity"]).astype(int))[-1] == 2
+    assert sorted(np.round(rec.stats.multiplicity).astype(int))[-1] == 2
 
 
 def test_bias_free_duplicates_come_back_scaled_by_root_multiplicity():
@@ -167,9 +167,45 @@ def test_smooth_oracle_gives_an_empty_result_and_a_warning():
 def test_budget_is_honoured():
     x, y = gaussian(10, 4)
     net = lr.ReLUNetwork([4, 4, 2])
-    oracle = lr.NumpyLossOracle(net, x, y[:, :2])
-    with pytest.raises(QueryBudgetExceeded):
-        lr.attacks.chosen_weights(oracle, [4, 4, 2], budget=50)
+    oracle = lr.CountingOracle(lr.NumpyLossOracle(net, x, y[:, :2]))
+    with pytest.warns(LossreconWarning, match="stopped early"):
+        rec = lr.attacks.chosen_weights(oracle, [4, 4, 2], budget=50)
+    assert rec.stats.stopped == "budget" and oracle.queries <= 50
+
+
+def test_a_budget_spent_in_a_later_pass_keeps_the_samples_of_the_earlier_ones():
+    x, y = gaussian(20, 5)
+    x[1] = x[0] * (1 + 1e-11)  # too close to separate on the first chart: a second pass
+    net = lr.ReLUNetwork([5, 4, 3])
+    whole = lr.attacks.chosen_weights(lr.NumpyLossOracle(net, x, y), net)
+    assert whole.stats.passes >= 2
+    first_pass = lr.CountingOracle(lr.NumpyLossOracle(net, x, y))
+    with pytest.warns(LossreconWarning, match="stopped early in pass 2"):
+        rec = lr.attacks.chosen_weights(first_pass, net, budget=whole.queries - 1)
+    assert rec.stats.stopped == "budget" and rec.n_samples >= 18
+    assert lr.evaluate(rec, x, y)["precision"] == 1.0
+
+
+def test_a_lost_client_returns_what_was_recovered():
+    x, y = gaussian(20, 5)
+    x[1] = x[0] * (1 + 1e-11)
+    net = lr.ReLUNetwork([5, 4, 3])
+    exact = lr.NumpyLossOracle(net, x, y)
+    whole = lr.attacks.chosen_weights(exact, net)
+
+    class Lost:
+        n_params = exact.n_params
+        answered = 0
+
+        def __call__(self, W):
+            if self.answered + len(W) > whole.queries - 1:
+                raise ConnectionError("client gone")
+            self.answered += len(W)
+            return exact(W)
+
+    with pytest.warns(LossreconWarning, match="client gone"):
+        rec = lr.attacks.chosen_weights(Lost(), net)
+    assert rec.stats.stopped == "oracle" and rec.n_samples >= 18
 
 
 def test_same_seed_same_result():

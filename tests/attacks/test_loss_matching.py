@@ -19,14 +19,14 @@ def test_learns_dummies_that_explain_the_losses_better_than_where_it_started(tar
     trained = lr.attacks.loss_matching(oracle, [4, 5, 2], n_samples=6, adam_steps=300)
     assert trained.inputs.shape == (6, 4) and trained.targets.shape == (6, 2)
     assert trained.scale_known
-    assert trained.metadata["relative_misfit"] < 0.5 * untrained.metadata["relative_misfit"]
+    assert trained.stats.relative_misfit < 0.5 * untrained.stats.relative_misfit
 
 
 def test_spends_exactly_its_budget_and_is_reproducible(target):
     oracle, _ = target
     kwargs = {"n_samples": 6, "adam_steps": 20, "lbfgs_steps": 5}
-    first = lr.attacks.loss_matching(oracle, [4, 5, 2], 90, **kwargs)
-    second = lr.attacks.loss_matching(oracle, [4, 5, 2], 90, **kwargs)
+    first = lr.attacks.loss_matching(oracle, [4, 5, 2], budget=90, **kwargs)
+    second = lr.attacks.loss_matching(oracle, [4, 5, 2], budget=90, **kwargs)
     assert first.queries == 90
     np.testing.assert_array_equal(first.inputs, second.inputs)
 

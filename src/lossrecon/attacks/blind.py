@@ -32,13 +32,12 @@ leave none at all; inputs of the same direction merge.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossrecon.errors import AttackError, QueryBudgetExceeded
+from lossrecon.errors import AttackError
 from lossrecon.geometry import (
     LineReading,
     candidate_layouts,
@@ -47,9 +46,16 @@ from lossrecon.geometry import (
     read_line,
 )
 from lossrecon.network import ReLUNetwork
-from lossrecon.oracle.counting import CountingOracle, validate_oracle
-from lossrecon.oracle.protocol import reduction_of, reduction_scale, require_squared_loss
-from lossrecon.reconstruction import Reconstruction
+from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
+from lossrecon.oracle.counting import CountingOracle
+from lossrecon.oracle.protocol import (
+    convention_of,
+    reduction_of,
+    reduction_scale,
+    require_squared_loss,
+    validate_oracle,
+)
+from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["blind"]
 
@@ -123,14 +129,17 @@ class _Attack:
         self.base = rng.normal(size=self.n_params)
         self.scale = float(np.sqrt(np.mean(self.base**2)))
         self.samples: list[_Sample] = []
-        self.warnings: list[str] = []
         self.phase = "architecture"
-        self.stats = {"architecture_lines": 0, "rows_read": 0, "kinks": 0, "unexplained": 0}
+        self.stats = RunStats(
+            attack="blind", architecture_lines=0, rows_read=0, kinks=0, unexplained_kinks=0
+        )
+        self.warnings = self.stats.warnings
 
     def evaluate(self, W: np.ndarray) -> np.ndarray:
         losses = self.oracle(W)
-        key = f"queries_{self.phase.replace(' ', '_')}"
-        self.stats[key] = self.stats.get(key, 0) + len(W)
+        phases = self.stats.queries_by_phase
+        key = self.phase.replace(" ", "_")
+        phases[key] = phases.get(key, 0) + len(W)
         if self.progress is not None:
             self.progress(self.phase, self.oracle.queries, len(self.samples))
         return losses
@@ -141,7 +150,7 @@ class _Attack:
 
         reading = read_line(along, -span, span)
         if reading.noisy:
-            raise AttackError(
+            raise _Unreadable(
                 "the loss along a line never settles on quadratic pieces: noise, rounding "
                 "or a smooth activation hides its kinks, and the blind attack needs them"
             )
@@ -156,7 +165,7 @@ class _Attack:
         leading = range(min(_FIRST_TRIES, self.n_params))
         first = next((c for c in leading if self.axis_line(c, span, evidence)), None)
         if first is None:
-            raise AttackError(
+            raise _Unreadable(
                 f"no kinks on the lines of the first {_FIRST_TRIES} weights: the oracle "
                 "does not look like a ReLU network's loss"
             )
@@ -187,7 +196,7 @@ class _Attack:
     def axis_line(self, coordinate: int, span: float, evidence: _Evidence) -> bool:
         """Read the line along one weight; add the normals of up to _WINDOW kinks near the
         base point to the evidence. Returns whether the line had kinks."""
-        self.stats["architecture_lines"] += 1
+        self.stats.architecture_lines = (self.stats.architecture_lines or 0) + 1
         direction = np.zeros(self.n_params)
         direction[coordinate] = 1.0
         reading = self.read(self.base, direction, span)
@@ -238,19 +247,19 @@ class _Attack:
             for row in self.rng.permutation(widths[1]):
                 before = len(self.samples)
                 self.read_row(widths, int(row))
-                self.stats["rows_read"] += 1
+                self.stats.rows_read = (self.stats.rows_read or 0) + 1
                 quiet = quiet + 1 if len(self.samples) == before else 0
                 if quiet >= self.patience:
                     break
-            self.stats["base_points"] = attempt + 1
+            self.stats.base_points = attempt + 1
             for layout in layouts if self.samples else []:
                 fitted = self.scale_fit(layout, convention, n_samples)
                 if fitted is not None:
-                    self.stats["layout_alternatives"] = [w for w in layouts if w != layout]
+                    self.stats.layout_alternatives = [w for w in layouts if w != layout]
                     return layout, fitted
         self.warnings.append(
             f"the loss is not explained by the {len(self.samples)} directions found "
-            f"(relative residual {self.stats.get('fit_residual', np.nan):.1e}) from "
+            f"(relative residual {self.stats.fit_residual or np.nan:.1e}) from "
             f"{_BASES} base points: samples are missing (dead for every path tried) or "
             "the regularizer is not weight decay"
         )
@@ -259,12 +268,13 @@ class _Attack:
                 f"{len(layouts)} layouts explain every kink measured and the loss could not "
                 f"decide; taking {widths} (fewest layers) of {layouts}"
             )
-        self.stats["layout_alternatives"] = layouts[1:]
+        self.stats.layout_alternatives = layouts[1:]
         return widths, None
 
     def read_row(self, widths: list[int], row: int) -> None:
+        net = ReLUNetwork(widths)
         n = widths[0]
-        cols = np.arange(row * n, row * n + n)
+        cols = net.layout.row_indices(0, row)
         norm = np.linalg.norm(self.base[cols])
         p = self.rng.normal(size=n)
         p /= np.linalg.norm(p)
@@ -283,26 +293,25 @@ class _Attack:
                 for t, jump, error in zip(kinks, jumps, errors, strict=True):
                     if abs(t) <= 1.0 and not np.isnan(jump).any():
                         point = base + t * direction
-                        self.add_kink(widths, row, point, jump, error, d2[t] * (step @ jump))
+                        self.add_kink(net, cols, point, jump, error, d2[t] * (step @ jump))
 
     def add_kink(
         self,
-        widths: list[int],
-        row: int,
+        net: ReLUNetwork,
+        cols: np.ndarray,
         point: np.ndarray,
         jump: np.ndarray,
         error: np.ndarray,
         curvature_sign: float,
     ) -> None:
         """Orient one kink's input direction and merge it into the samples."""
-        self.stats["kinks"] += 1
+        self.stats.kinks = (self.stats.kinks or 0) + 1
         accuracy = float(normal_accuracy(jump[None], error[None])[0])
         if accuracy > _USABLE:
-            self.stats["unexplained"] += 1
+            self.stats.unexplained_kinks = (self.stats.unexplained_kinks or 0) + 1
             return
         direction = jump / np.linalg.norm(jump)
-        n = widths[0]
-        weights = point[row * n : row * n + n]
+        weights = point[cols]
         z = weights @ direction
         if abs(z) <= max(_AT_ZERO, accuracy) * np.linalg.norm(weights):
             # A first-layer kink: E'' jumps up where the sample's unit turns on.
@@ -311,8 +320,8 @@ class _Attack:
             # A deeper kink: the row's unit is active for the sample, and some deeper
             # unit is at zero.
             sign = np.sign(z)
-            if not _deeper_unit_at_zero(widths, point, sign * direction, accuracy):
-                self.stats["unexplained"] += 1
+            if not _deeper_unit_at_zero(net, point, sign * direction, accuracy):
+                self.stats.unexplained_kinks = (self.stats.unexplained_kinks or 0) + 1
                 return
         self.merge(sign * direction if sign else direction, bool(sign), accuracy)
 
@@ -355,7 +364,7 @@ class _Attack:
         self.phase = phase
         coef, *_ = np.linalg.lstsq(design, losses, rcond=None)
         residual = float(np.linalg.norm(design @ coef - losses) / np.linalg.norm(losses))
-        self.stats["fit_residual"] = residual
+        self.stats.fit_residual = residual
         if residual > _FIT_RESIDUAL:
             return None
         beta = coef[2 : 2 + len(candidates) * d].reshape(len(candidates), d)
@@ -372,48 +381,45 @@ class _Attack:
             labels = np.nan_to_num(beta[pick] / (2 * kappa * c[:, None]))
         return candidates[pick] * c[:, None], labels, float(coef[1])
 
-    def finish(self, widths: list[int], fitted: tuple | None) -> Reconstruction:
-        for message in self.warnings:
-            warnings.warn(message, stacklevel=3)
+    def finish(self, widths: list[int] | None, fitted: tuple | None) -> Reconstruction:
+        n = widths[0] if widths else 0
         directions = (
-            np.array([s.direction for s in self.samples])
-            if self.samples
-            else np.zeros((0, widths[0]))
+            np.array([s.direction for s in self.samples]) if self.samples else np.zeros((0, n))
         )
-        metadata = {
-            "attack": "blind",
-            **self.stats,
-            "kinks_per_sample": [s.kinks for s in self.samples],
-            "oriented": [s.oriented for s in self.samples],
-            "warnings": self.warnings,
-        }
-        metadata["complete"] = self.stats.get("fit_residual", np.inf) <= _FIT_RESIDUAL
+        self.stats.kinks_per_sample = np.array([s.kinks for s in self.samples], dtype=int)
+        self.stats.oriented = np.array([s.oriented for s in self.samples], dtype=bool)
+        fit_residual = self.stats.fit_residual
+        self.stats.complete = fit_residual is not None and fit_residual <= _FIT_RESIDUAL
+        emit(self.stats, stacklevel=4)
         if fitted is None:
-            return Reconstruction(directions, None, False, widths, self.oracle.queries, metadata)
+            return Reconstruction(directions, None, False, widths, self.oracle.queries, self.stats)
         inputs, labels, decay = fitted
-        metadata["weight_decay"] = decay
-        return Reconstruction(inputs, labels, True, widths, self.oracle.queries, metadata)
+        self.stats.weight_decay = decay
+        return Reconstruction(inputs, labels, True, widths, self.oracle.queries, self.stats)
+
+
+class _Unreadable(Exception):
+    """The loss along a line cannot be read as piecewise quadratic."""
 
 
 def _deeper_unit_at_zero(
-    widths: list[int], point: np.ndarray, x: np.ndarray, accuracy: float
+    net: ReLUNetwork, point: np.ndarray, x: np.ndarray, accuracy: float
 ) -> bool:
     """Whether some unit beyond the first hidden layer has pre-activation 0 for input x."""
-    net = ReLUNetwork(widths)
-    h = x
-    for depth, (matrix, _) in enumerate(net.unflatten(point)[:-1]):
-        z = matrix @ h
-        scale = np.linalg.norm(matrix, axis=1) * np.linalg.norm(h)
-        if depth > 0 and np.any(np.abs(z) <= max(_AT_ZERO, accuracy) * scale):
+    zs = [z[0, 0] for z in net.pre_activations(point, x[None])[:-1]]
+    matrices = [matrix for matrix, _ in net.unflatten(point)]
+    for depth in range(1, len(zs)):
+        h = net.activation.apply(zs[depth - 1])
+        scale = np.linalg.norm(matrices[depth], axis=1) * np.linalg.norm(h)
+        if np.any(np.abs(zs[depth]) <= max(_AT_ZERO, accuracy) * scale):
             return True
-        h = np.maximum(z, 0.0)
     return False
 
 
 def blind(
     oracle: object,
-    budget: int | None = None,
     *,
+    budget: int | None = None,
     exact: bool = False,
     reduction: str | None = None,
     n_samples: int | None = None,
@@ -424,25 +430,32 @@ def blind(
     """Recover the training inputs up to scale and the layer widths from a loss oracle.
 
     The attacker knows only N (``oracle.n_params``) and that the target is a bias-free
-    ReLU network with the paper's loss; it may evaluate the loss at any weights.
+    ReLU network with a squared loss; it may evaluate the loss at any weights.
     Returns unit-length inputs (``scale_known`` False; oriented as the true inputs where
-    ``metadata["oriented"]`` says so) and the widths [n, h1, ..., d_out]. ``exact`` also
-    fits every sample's scale and label (then ``scale_known`` is True), using the loss
-    convention (``reduction``, and ``n_samples`` for "mean"). First-layer rows are read
-    until ``patience`` rows in a row add nothing and the directions found explain the
-    loss (``metadata["complete"]``; the same linear fit, so even without ``exact`` the
-    attack knows when it has every sample). If the budget runs out while inputs are
-    read, what was found so far is returned with a warning.
+    ``stats.oriented`` says so) and the widths [n, h1, ..., d_out]. ``exact`` also fits
+    every sample's scale and label (then ``scale_known`` is True), using the loss
+    convention (``reduction`` and ``n_samples`` override what the oracle declares). First-
+    layer rows are read until ``patience`` rows in a row add nothing and the directions
+    found explain the loss (``stats.complete``; the same linear fit, so even without
+    ``exact`` the attack knows when it has every sample). Failures follow
+    :mod:`lossrecon.attacks.contract`: a spent budget returns what was found so far.
     """
     validate_oracle(oracle)
     require_squared_loss(oracle, "blind")
-    convention = reduction_of(oracle, reduction)
+    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
+    convention = reduction_of(oracle, declared.reduction)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, np.random.default_rng(random_state), progress, patience)
-    layouts = attack.architecture()
-    widths, fitted = layouts[0], None
+    widths: list[int] | None = None
+    fitted = None
     try:
-        widths, fitted = attack.inputs(layouts, convention, n_samples)
-    except QueryBudgetExceeded as exc:
-        attack.warnings.append(f"stopped early: {exc}")
+        layouts = attack.architecture()
+        widths = layouts[0]
+        widths, fitted = attack.inputs(layouts, convention, declared.n_samples)
+    except _Unreadable as exc:
+        attack.stats.stopped = "unreadable"
+        attack.warnings.append(str(exc))
+    except EARLY_STOPS as exc:
+        attack.stats.stopped = stop_reason(exc)
+        attack.warnings.append(f"stopped early in phase {attack.phase!r}: {exc}")
     return attack.finish(widths, fitted if exact else None)

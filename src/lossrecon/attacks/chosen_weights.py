@@ -28,19 +28,26 @@ first layer. Every query of a phase goes to the oracle as one batch.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lossrecon.activations import Activation
+from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
-from lossrecon.network import ReLUNetwork
-from lossrecon.oracle.counting import CountingOracle, validate_oracle
-from lossrecon.oracle.protocol import reduction_of, reduction_scale, require_squared_loss
-from lossrecon.reconstruction import Reconstruction
+from lossrecon.network import ReLUNetwork, as_network
+from lossrecon.oracle.counting import CountingOracle
+from lossrecon.oracle.protocol import (
+    convention_of,
+    reduction_of,
+    reduction_scale,
+    require_squared_loss,
+    validate_oracle,
+)
+from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
 
@@ -193,7 +200,7 @@ class _Attack:
         self.rng = rng
         self.progress = progress
         self.v0 = self._unit(rng.normal(size=net.n_outputs))
-        self.warnings: list[str] = []
+        self.stats = RunStats(attack="chosen_weights")
         self.loss_scale = 0.0
         self.found = 0
         self.kinks_seen = 0
@@ -258,12 +265,12 @@ class _Attack:
         if not len(known.coords):
             self.loss_scale = max(self.loss_scale, float(np.max(np.abs(reading.values))))
         if reading.noisy:
-            self.warnings.append(
+            self.stats.warnings.append(
                 "the loss along a chart line never settles on quadratic pieces: noise, "
                 "rounding or a smooth activation (a defense?) hides its kinks"
             )
         elif reading.unresolved:
-            self.warnings.append(
+            self.stats.warnings.append(
                 f"{len(reading.unresolved)} stretches of a chart line held kinks too close "
                 "together to separate; samples there may be missing"
             )
@@ -304,7 +311,7 @@ class _Attack:
         self.kinks_seen = len(kinks)
         if self.kappa is None:
             self.kappa = 1.0 / (max(len(kinks), 1) * self.net.n_outputs)
-            self.warnings.append(
+            self.stats.warnings.append(
                 f"reduction 'mean' without n_samples: assumed M = {len(kinks)} (the kinks "
                 "found); duplicates would make every scale wrong by the same factor"
             )
@@ -377,7 +384,7 @@ class _Attack:
         predicted = losses[0] + 0.5 * slope * (norms[2] - norms[0])
         tolerance = 1e-9 * max(abs(losses[1]), abs(losses[0]), 1e-300)
         if abs(predicted - losses[2]) > tolerance:
-            self.warnings.append(
+            self.stats.warnings.append(
                 "the loss at F = 0 is not affine in ||w||^2: the regularizer is not plain "
                 "weight decay, and recovered values may be off"
             )
@@ -447,20 +454,29 @@ class _Attack:
     def run(self) -> Reconstruction:
         d = self.net.n_outputs
         known = _Known(np.zeros((0, self.dim)), np.zeros((0, d)), np.zeros(0))
-        for number in range(_PASSES):
-            changes = self.one_pass(known)
-            if number == 0 and self.kinks_seen == 0:
-                for message in self.warnings:
-                    warnings.warn(message, stacklevel=3)
-                warnings.warn(
-                    "no kinks found along the chart lines, so this attack recovers nothing "
-                    "(is the oracle a piecewise-linear network, and is its loss exact?)",
-                    stacklevel=3,
-                )
-                return self._result(np.zeros((0, self.net.n_inputs)), np.zeros((0, d)), {})
-            if changes == 0:
-                break
-        return self._finish(known, number + 1)
+        passes = 0
+        try:
+            for number in range(_PASSES):
+                passes = number + 1
+                changes = self.one_pass(known)
+                if number == 0 and self.kinks_seen == 0:
+                    self.stats.stopped = "unreadable"
+                    self.stats.warnings.append(
+                        "no kinks found along the chart lines, so this attack recovers "
+                        "nothing (is the oracle a piecewise-linear network, and is its "
+                        "loss exact?)"
+                    )
+                    break
+                if changes == 0:
+                    break
+        except EARLY_STOPS as exc:
+            self.stats.stopped = stop_reason(exc)
+            self.stats.warnings.append(
+                f"stopped early in pass {passes}: {exc}; returning the samples of the "
+                "passes finished before"
+            )
+        self.stats.passes = passes
+        return self._finish(known)
 
     def one_pass(self, known: _Known) -> int:
         """Chart, isolate and measure whatever is still missing; add it to ``known``.
@@ -478,7 +494,7 @@ class _Attack:
         y_unit = np.abs(samples.sigma) * gap / 6
         index = measured[y_unit[measured] > _DYNAMIC_RANGE * np.median(y_unit[measured])]
         if len(index) < len(measured):
-            self.warnings.append(
+            self.stats.warnings.append(
                 f"{len(measured) - len(index)} kinks are too faint next to the others "
                 f"(below {_DYNAMIC_RANGE:g} of the median) to isolate in float64"
             )
@@ -599,41 +615,33 @@ class _Attack:
                 room[block] = np.minimum(own, allowed.min(axis=1))
         return room
 
-    def _finish(self, known: _Known, passes: int) -> Reconstruction:
+    def _finish(self, known: _Known) -> Reconstruction:
         inputs, targets = known.coords, known.labels
-        metadata: dict = {
-            "attack": "chosen_weights",
-            "passes": passes,
-            "residuals": known.residual.tolist(),
-        }
+        self.stats.residuals = known.residual
         if self.net.bias:
             scale = inputs[:, -1].copy()
             inputs = inputs[:, :-1] / scale[:, None]
             targets = targets / scale[:, None]
-            metadata["multiplicity"] = (scale**2).tolist()
-        for message in self.warnings:
-            warnings.warn(message, stacklevel=4)
-        metadata["warnings"] = self.warnings
-        return self._result(inputs, targets, metadata)
-
-    def _result(self, inputs: np.ndarray, targets: np.ndarray, metadata: dict) -> Reconstruction:
+            self.stats.multiplicity = scale**2
+        self.stats.queries_by_phase = {"all": self.oracle.queries}
+        emit(self.stats, stacklevel=4)
         return Reconstruction(
             inputs=inputs,
             targets=targets,
             scale_known=True,
             widths=list(self.net.widths),
             queries=self.oracle.queries,
-            metadata=metadata,
+            stats=self.stats,
         )
 
 
 def chosen_weights(
     oracle: object,
-    widths: Sequence[int],
-    activation: str = "relu",
+    widths: Sequence[int] | ReLUNetwork,
+    *,
+    activation: str | Activation = "relu",
     bias: bool = False,
     budget: int | None = None,
-    *,
     reduction: str | None = None,
     n_samples: int | None = None,
     random_state: int | np.random.Generator | None = 0,
@@ -642,26 +650,27 @@ def chosen_weights(
 ) -> Reconstruction:
     """Recover every training input and its label exactly from a loss oracle.
 
-    The attacker knows the architecture (``widths``, ``activation``, ``bias``) and may
-    evaluate the loss at any weights. ``reduction`` overrides the oracle's loss
-    convention; with "mean", ``n_samples`` (M, duplicates included) fixes the scale.
-    Every hidden layer needs room for three parallel paths. ``progress(phase, queries,
-    samples)`` is called as the attack goes. Returns exact inputs and labels
-    (``scale_known``); ``metadata`` holds per-sample residuals, the passes run, warnings,
-    and with biases each sample's multiplicity.
+    The attacker knows the architecture — ``widths`` as a :class:`ReLUNetwork`, or as
+    the widths list with ``activation`` and ``bias`` — and may evaluate the loss at any
+    weights. ``reduction`` and ``n_samples`` override what the oracle declares of its
+    loss convention; with "mean", M (duplicates included) fixes the scale. Every hidden
+    layer needs room for three parallel paths. ``progress(phase, queries, samples)`` is
+    called as the attack goes. Returns exact inputs and labels (``scale_known``);
+    ``stats`` holds per-sample residuals, the passes run, warnings, and with biases each
+    sample's multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
     """
     n_params = validate_oracle(oracle)
     require_squared_loss(oracle, "chosen-weights")
-    net = ReLUNetwork(widths, activation=activation, bias=bias, **activation_params)
+    net = as_network(widths, activation, bias, **activation_params)
     if net.n_params != n_params:
         raise ConfigurationError(
-            f"widths {list(widths)} with activation {activation!r} and bias={bias} give "
-            f"N = {net.n_params} weights, but the oracle takes N = {n_params}"
+            f"{net} has N = {net.n_params} weights, but the oracle takes N = {n_params}"
         )
-    convention = reduction_of(oracle, reduction)
+    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
+    convention = reduction_of(oracle, declared.reduction)
     kappa = None
-    if convention != "mean" or n_samples is not None:
-        kappa = reduction_scale(convention, n_samples or 1, net.n_outputs)
+    if convention != "mean" or declared.n_samples is not None:
+        kappa = reduction_scale(convention, declared.n_samples or 1, net.n_outputs)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, net, kappa, np.random.default_rng(random_state), progress)
     return attack.run()

@@ -1,0 +1,38 @@
+"""The failure contract every attack keeps, in one place.
+
+- **Raises before the first query** — :class:`~lossrecon.errors.ConfigurationError`:
+  bad parameters, an architecture the attack cannot drive, a declared loss it cannot
+  read.
+- **Raises** :class:`~lossrecon.errors.AttackError`: the answers contradict the threat
+  model (say, no bias-free ReLU layout explains the kinks the blind attack read).
+- **Returns what it has, with a warning** — everything recovered so far, never
+  nothing:
+  a spent budget (queries or wall time: :class:`~lossrecon.errors.BudgetExceeded`),
+  a failed oracle (a lost client, a crash: :class:`~lossrecon.errors.OracleError`), or
+  a loss whose kinks cannot be read (noise, rounding, a smooth activation). Then
+  ``rec.stats.stopped`` says which ("budget", "oracle", "unreadable").
+- **Every warning** is recorded in ``rec.stats.warnings`` and emitted once, as a
+  :class:`~lossrecon.errors.LossreconWarning`, when the attack returns.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from lossrecon.errors import BudgetExceeded, LossreconWarning, OracleError
+from lossrecon.reconstruction import RunStats, Stopped
+
+__all__ = ["EARLY_STOPS", "emit", "stop_reason"]
+
+EARLY_STOPS = (BudgetExceeded, OracleError)
+
+
+def stop_reason(exc: Exception) -> Stopped:
+    """What an early stop is called in :attr:`RunStats.stopped`."""
+    return "budget" if isinstance(exc, BudgetExceeded) else "oracle"
+
+
+def emit(stats: RunStats, stacklevel: int = 3) -> None:
+    """Emit every warning a run recorded."""
+    for message in stats.warnings:
+        warnings.warn(message, LossreconWarning, stacklevel=stacklevel)
