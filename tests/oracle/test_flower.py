@@ -14,7 +14,7 @@ from flwr.simulation import run_simulation
 from flwr.supercore.task_identity import TaskIdentity
 
 import lossrecon as lr
-from lossrecon.errors import OracleError
+from lossrecon.errors import ConfigurationError
 from lossrecon.oracle.flower import attack_clients
 
 from .flower_apps import WIDTHS, FlowerClient, Net, client_app, private_data
@@ -93,8 +93,39 @@ def test_a_client_that_drops_out_for_a_while_loses_nothing():
 def test_a_client_gone_for_good_fails_alone():
     grid = FakeGrid(clients(), away=lambda node, r: node == 8 and r >= 50)
     results, _ = attack_clients(grid, WIDTHS, chosen, patience=5)
-    assert isinstance(results[8], OracleError)
+    assert results[8].stats.stopped == "oracle"
+    assert "missed 5 rounds" in results[8].stats.warnings[-1]
     assert recall(results[7], 0) == 1.0
+
+
+class BrokenGrid(FakeGrid):
+    """A grid whose link dies in round ``fails``, as a server loop that raises."""
+
+    def __init__(self, clients, fails):
+        super().__init__(clients)
+        self.fails = fails
+
+    def send_and_receive(self, messages, *, timeout=None):
+        if self.round + 1 == self.fails:
+            raise OSError("link down")
+        return super().send_and_receive(messages, timeout=timeout)
+
+
+@pytest.mark.timeout(120)
+def test_a_server_loop_that_raises_releases_every_client_thread():
+    with pytest.raises(OSError, match="link down"):
+        attack_clients(BrokenGrid(clients(), fails=30), WIDTHS, chosen)
+
+
+def test_the_clients_oracle_declares_the_servers_convention_and_their_m():
+    seen = []
+
+    def look(oracle):
+        seen.append((oracle.loss, oracle.reduction, oracle.n_samples))
+        return chosen(oracle)
+
+    attack_clients(FakeGrid(clients()), WIDTHS, look)
+    assert seen == [("squared", "mean", len(private_data(p)[0])) for p in range(2)]
 
 
 def test_several_queries_a_round_give_the_same_result_in_fewer_rounds():
@@ -115,7 +146,7 @@ def test_a_lost_message_is_asked_again_and_the_others_kept():
 
 
 def test_queries_per_round_must_be_positive():
-    with pytest.raises(ValueError, match="queries_per_round"):
+    with pytest.raises(ConfigurationError, match="queries_per_round"):
         attack_clients(FakeGrid(clients()), WIDTHS, chosen, queries_per_round=0)
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
 from lossrecon.errors import AttackError
 from lossrecon.geometry import (
     LineReading,
@@ -46,7 +47,6 @@ from lossrecon.geometry import (
     read_line,
 )
 from lossrecon.network import ReLUNetwork
-from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
 from lossrecon.oracle.counting import CountingOracle
 from lossrecon.oracle.protocol import (
     convention_of,

@@ -2,8 +2,8 @@
 
 Each wraps a loss oracle and is itself one (``n_params``, ``__call__((K, N)) -> (K,)``,
 the inner oracle's convention carried through), so every attack runs against it
-unchanged. Lower-precision evaluation is ``NumpyLossOracle(dtype="float32" | "float16")``; a smooth activation in
-place of ReLU is :class:`SoftplusLoss`, an oracle of its own.
+unchanged. Lower-precision evaluation is ``NumpyLossOracle(dtype="float32" | "float16")``;
+a smooth activation in place of ReLU is :class:`SoftplusLoss`, an oracle of its own.
 """
 
 from __future__ import annotations

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossrecon.errors import OracleError
-from lossrecon.network import ReLUNetwork
+from lossrecon.errors import ConfigurationError, OracleError
+from lossrecon.layout import Layout
 from lossrecon.optional import require
+from lossrecon.oracle.protocol import DeclaredOracle, LossConvention
 from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["FlowerRounds", "attack_clients"]
@@ -56,12 +57,16 @@ class _Client:
     num_examples: int | None = None
 
 
-class _ClientOracle:
+class _ClientOracle(DeclaredOracle):
     """The loss oracle of one client: a batch becomes one query per round."""
 
     def __init__(self, rounds: FlowerRounds, client: _Client, n_params: int) -> None:
         self.rounds, self.client, self.n_params = rounds, client, n_params
-        self.reduction = rounds.reduction
+
+    @property  # type: ignore[override]
+    def convention(self) -> LossConvention:
+        """The server's convention for its clients, with the M this client reports."""
+        return self.rounds.convention.overridden(n_samples=self.client.num_examples)
 
     @property
     def num_examples(self) -> int | None:
@@ -75,9 +80,13 @@ class _ClientOracle:
             self.rounds.changed.notify_all()
             self.rounds.changed.wait_for(
                 lambda: (
-                    all(q.answer is not None for q in queries) or self.rounds.failed(self.client)
+                    all(q.answer is not None for q in queries)
+                    or self.rounds.failed(self.client)
+                    or self.rounds.broken is not None
                 )
             )
+        if self.rounds.broken is not None:
+            raise OracleError(f"the server loop stopped: {self.rounds.broken}")
         if self.rounds.failed(self.client):
             raise OracleError(
                 f"client {self.client.node_id} missed {self.client.missed} rounds in a row"
@@ -107,11 +116,14 @@ class FlowerRounds:
         queries_per_round: int = 1,
     ) -> None:
         if queries_per_round < 1:
-            raise ValueError(f"queries_per_round must be at least 1, got {queries_per_round}")
+            raise ConfigurationError(
+                f"queries_per_round must be at least 1, got {queries_per_round}"
+            )
         self.grid = grid
         self.queries_per_round = queries_per_round
-        self.net = ReLUNetwork(widths, bias=bias)
-        self.reduction = reduction
+        self.layout = Layout(tuple(widths), bias=bias)
+        self.convention = LossConvention("squared", reduction)  # type: ignore[arg-type]
+        self.broken: BaseException | None = None
         self.timeout = timeout
         self.patience = patience
         self.clients = [_Client(int(node)) for node in node_ids]
@@ -124,7 +136,7 @@ class FlowerRounds:
     def arrays(self, row: np.ndarray) -> list[np.ndarray]:
         """A weight vector as the arrays of the client's state_dict, in order."""
         out = []
-        for matrix, bias in self.net.unflatten(row):
+        for matrix, bias in self.layout.unflatten(row):
             out.append(np.array(matrix))
             if bias is not None:
                 out.append(np.array(bias))
@@ -136,7 +148,7 @@ class FlowerRounds:
 
         def work(client: _Client) -> None:
             try:
-                results[client.node_id] = attack(_ClientOracle(self, client, self.net.n_params))
+                results[client.node_id] = attack(_ClientOracle(self, client, self.layout.n_params))
             except Exception as exc:  # reported per client, the others go on
                 results[client.node_id] = exc
             finally:
@@ -149,15 +161,23 @@ class FlowerRounds:
         threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in self.clients]
         for thread in threads:
             thread.start()
-        while True:
+        try:
+            while True:
+                with self.changed:
+                    self.changed.wait_for(lambda: all(c.done or c.queue for c in self.clients))
+                    waiting = [c for c in self.clients if not c.done and c.queue]
+                    if not waiting:
+                        break
+                self.one_round(waiting)
+        except BaseException as exc:
+            # Release every attack thread: each returns what it recovered so far.
             with self.changed:
-                self.changed.wait_for(lambda: all(c.done or c.queue for c in self.clients))
-                waiting = [c for c in self.clients if not c.done and c.queue]
-                if not waiting:
-                    break
-            self.one_round(waiting)
-        for thread in threads:
-            thread.join()
+                self.broken = exc
+                self.changed.notify_all()
+            raise
+        finally:
+            for thread in threads:
+                thread.join()
         return results
 
     def one_round(self, clients: Iterable[_Client], probe: bool = False) -> None:
@@ -174,7 +194,7 @@ class FlowerRounds:
         messages, asked = [], {}
         for client in clients:
             if probe:
-                client.queue.appendleft(_Query(np.zeros(self.net.n_params)))
+                client.queue.appendleft(_Query(np.zeros(self.layout.n_params)))
             count = 1 if probe else min(self.queries_per_round, len(client.queue))
             for k in range(count):
                 query = client.queue[k]

@@ -10,9 +10,8 @@ model in the dtype asked for; the model passed in is never changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
