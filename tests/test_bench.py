@@ -2,7 +2,9 @@ import json
 
 from typer.testing import CliRunner
 
-from lossrecon.bench import run_bench
+import lossrecon as lr
+from lossrecon.attacks import chosen_weights
+from lossrecon.bench import _row, _TimeLimited, run_bench
 from lossrecon.cli import app
 
 
@@ -27,3 +29,11 @@ def test_bench_command(tmp_path):
     result = CliRunner().invoke(app, ["bench", "--quick", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "report" in result.output and (tmp_path / "report.md").exists()
+
+
+def test_a_defended_run_out_of_time_is_a_row_not_the_end_of_the_bench():
+    data = lr.synthetic(10, 4, 2, random_state=0)
+    widths = [4, 4, 2]
+    oracle = lr.NumpyLossOracle(lr.ReLUNetwork(widths), data.inputs, data.targets)
+    row = _row("chosen", data, widths, lambda: chosen_weights(_TimeLimited(oracle, 0.0), widths))
+    assert row["stopped"] == "budget" and row["queries"] == 0

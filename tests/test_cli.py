@@ -57,6 +57,12 @@ def test_virtual_bad_widths_is_a_usage_error():
     assert "comma-separated integers" in result.output
 
 
+def test_virtual_node_needs_two_numbers():
+    result = runner.invoke(app, ["virtual", "--widths", "2,2,1", "--node", "1,2,3"])
+    assert result.exit_code == 2 and "expected 2 comma-separated integers" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_library_errors_become_messages():
     result = runner.invoke(app, ["virtual", "--widths", "2,2,1", "--node", "5,2"])
     assert result.exit_code == 1

@@ -62,3 +62,9 @@ def test_noise_stops_the_refinement_early(rng):
     assert reading.kinks == []
     assert reading.unresolved == [(-1.0, 1.0)]
     assert reading.evaluations < 2000
+
+
+def test_no_refinement_round_reports_the_whole_line_unresolved():
+    f = piecewise(np.array([0.3]), np.array([1.0]), np.array([0.0]))
+    reading = read_line(f, -1.0, 1.0, max_rounds=0)
+    assert reading.kinks == [] and reading.unresolved == [(-1.0, 1.0)]

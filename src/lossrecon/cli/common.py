@@ -15,14 +15,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def parse_ints(text: str, option: str) -> list[int]:
-    """ "2,2,1" -> [2, 2, 1]; anything else is a usage error naming the option."""
+def parse_ints(text: str, option: str, count: int | None = None) -> list[int]:
+    """ "2,2,1" -> [2, 2, 1] (exactly ``count`` of them when given); anything else is a
+    usage error naming the option."""
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise typer.BadParameter(
             f"expected comma-separated integers, got {text!r}", param_hint=option
         ) from None
+    if count is not None and len(values) != count:
+        raise typer.BadParameter(
+            f"expected {count} comma-separated integers, got {text!r}", param_hint=option
+        )
+    return values
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -27,7 +27,7 @@ def virtual(
 ) -> None:
     """Print the virtual polynomials of type (i, k) with the activation sets giving each."""
     sizes = parse_ints(widths, "--widths")
-    i, k = parse_ints(node, "--node")
+    i, k = parse_ints(node, "--node", count=2)
     console = Console(highlight=False)
     show = sympy.latex if latex else sympy.sstr
     polys = virtual_polynomials(sizes, (i, k), activation=activation)
@@ -35,7 +35,7 @@ def virtual(
     for number, (poly, sets) in enumerate(polys.items(), start=1):
         console.print(f"\n[bold]{number}.[/bold] {show(poly)}")
         for aset in sets:
-            console.print(f"   from {aset.paper_notation(sizes[0])}")
+            console.print(f"   from {aset.paper_notation(sizes[0], activation)}")
         if factor:
             check = check_theorem_2_8(sizes, sets[0], (i, k), activation=activation)
             network = p_active_network(sizes, sets[0], (i, k), activation=activation)

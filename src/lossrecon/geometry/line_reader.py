@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lossrecon.errors import ConfigurationError
+
 __all__ = ["Kink", "LineReading", "read_line"]
 
 # A gap's two quadratics are fitted on at most this many points beyond the run's edge
@@ -230,6 +232,8 @@ def read_line(
     the tolerance leaves a few clean windows everywhere and would otherwise keep
     refining, with the batch and its memory doubling each round.
     """
+    if max_rounds < 0:
+        raise ConfigurationError(f"max_rounds must be nonnegative, got {max_rounds}")
     min_width = 1e-12 * (hi - lo) if min_width is None else min_width
     t = np.linspace(lo, hi, initial_points)
     y = np.asarray(f(t), dtype=float)
@@ -237,6 +241,7 @@ def read_line(
     unresolved: list[tuple[float, float]] = []
     misfit = np.inf
     noisy = False
+    pending = [(float(lo), float(hi))]  # gaps unexplained: all of it before any round
     for _ in range(max_rounds):
         order = np.argsort(t)
         t, y = t[order], y[order]
