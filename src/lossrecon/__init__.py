@@ -6,7 +6,7 @@ oracle = lr.NumpyLossOracle(net, inputs, targets)
 report = lr.evaluate(rec, inputs, targets)
 """
 
-from lossrecon import attacks, symbolic
+from lossrecon import attacks
 from lossrecon.activations import LWTA, Activation, LeakyReLU, Maxout, ReLU, make_activation
 from lossrecon.data import Dataset, load_dataset, synthetic
 from lossrecon.errors import (
@@ -30,6 +30,16 @@ from lossrecon.oracle import (
 from lossrecon.reconstruction import Reconstruction
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``lr.symbolic`` loads sympy and python-flint on first use, not on import."""
+    if name == "symbolic":
+        import importlib
+
+        return importlib.import_module("lossrecon.symbolic")
+    raise AttributeError(f"module 'lossrecon' has no attribute {name!r}")
+
 
 __all__ = [
     "LWTA",

@@ -215,10 +215,7 @@ def _growth(sizes: BenchSizes, say: Progress) -> list[dict]:
 
 
 def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dict]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     names = []
     panels = [
@@ -228,7 +225,8 @@ def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dic
         ("precision", "bits of the float format", False),
         ("clipping", "ceiling (quantile of E at random w)", False),
     ]
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.7 * len(panels), 3.2))
+    figure = Figure(figsize=(3.7 * len(panels), 3.2))
+    axes = figure.subplots(1, len(panels))
     for axis, (name, label, logx) in zip(axes, panels, strict=True):
         rows = [r for r in defenses if r.get("defense") == name]
         x = [r["strength"] for r in rows]
@@ -249,10 +247,10 @@ def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dic
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(out / "defenses.png", dpi=110)
-    plt.close(figure)
     names.append("defenses.png")
 
-    figure, axis = plt.subplots(figsize=(5, 3.4))
+    figure = Figure(figsize=(5, 3.4))
+    axis = figure.subplots()
     unknowns = np.array([r["M"] * (r["n"] + 1) for r in growth])
     axis.loglog(unknowns, [r["queries"] for r in growth], "o", label="chosen weights")
     blind_rows = [r for r in side if r["attack"] == "blind" and r["queries"]]
@@ -269,10 +267,9 @@ def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dic
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(out / "queries.png", dpi=110)
-    plt.close(figure)
     names.append("queries.png")
 
-    names.append(_loss_slice(out / "loss_slice.png", plt))
+    names.append(_loss_slice(out / "loss_slice.png"))
 
     digits_row = next(r for r in side if r["data"].startswith("digits"))
     digits = load_dataset("digits", n_samples=digits_row["M"], random_state=0)
@@ -286,8 +283,10 @@ def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dic
     return names
 
 
-def _loss_slice(path: Path, plt) -> str:
+def _loss_slice(path: Path) -> str:
     """E along one first-layer weight of a small network, with the kinks read on it."""
+    from matplotlib.figure import Figure
+
     data = synthetic(8, 4, 1, random_state=3)
     net = ReLUNetwork([4, 5, 3, 1])
     oracle = NumpyLossOracle(net, data.inputs, data.targets)
@@ -296,7 +295,8 @@ def _loss_slice(path: Path, plt) -> str:
     direction[0] = 1.0
     reading = read_line(lambda t: oracle(base + t[:, None] * direction), -4.0, 4.0)
     t = np.linspace(-4.0, 4.0, 1201)
-    figure, axis = plt.subplots(figsize=(6, 3.2))
+    figure = Figure(figsize=(6, 3.2))
+    axis = figure.subplots()
     axis.plot(t, oracle(base + t[:, None] * direction), lw=1.2, label="E(w + t e_1)")
     kinks = np.array([k.t for k in reading.kinks])
     axis.plot(
@@ -307,7 +307,6 @@ def _loss_slice(path: Path, plt) -> str:
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path.name
 
 

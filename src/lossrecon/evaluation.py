@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from lossrecon.data import as_array
 from lossrecon.errors import ConfigurationError
@@ -120,6 +119,8 @@ def match(recovered: np.ndarray, truth: np.ndarray, tau: float) -> Match:
         return Match(empty, empty, np.zeros(0))
     cost = cosine_cost(truth, recovered)
     penalty = (cost > tau) * (min(cost.shape) + 1.0)
+    from scipy.optimize import linear_sum_assignment  # 0.3 s to import: on first use
+
     rows, cols = linear_sum_assignment(cost + penalty)
     return Match(rows, cols, cost[rows, cols])
 

@@ -21,13 +21,11 @@ def plot_image_pairs(
 
     originals and reconstructions: (K, h*w) arrays, matched row by row.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     count = min(len(originals), columns)
-    figure, axes = plt.subplots(2, count, figsize=(1.1 * count, 2.6), squeeze=False)
+    figure = Figure(figsize=(1.1 * count, 2.6))
+    axes = figure.subplots(2, count, squeeze=False)
     vmax = float(np.max(np.abs(originals[:count]))) or 1.0
     for column in range(count):
         for row, images in enumerate((originals, reconstructions)):
@@ -42,5 +40,4 @@ def plot_image_pairs(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sympy
 import typer
 from rich.console import Console
 
 from lossrecon.activations import activation_names
 from lossrecon.cli.common import parse_ints, reports_errors
-from lossrecon.symbolic import check_theorem_2_8, p_active_network, virtual_polynomials
 
 
 @reports_errors
@@ -26,6 +24,10 @@ def virtual(
     ] = False,
 ) -> None:
     """Print the virtual polynomials of type (i, k) with the activation sets giving each."""
+    import sympy
+
+    from lossrecon.symbolic import check_theorem_2_8, p_active_network, virtual_polynomials
+
     sizes = parse_ints(widths, "--widths")
     i, k = parse_ints(node, "--node", count=2)
     console = Console(highlight=False)
