@@ -15,6 +15,9 @@ def test_import_loads_no_heavy_dependency(module):
 
 
 def test_the_symbolic_core_loads_on_first_use():
-    probe = "import sys, lossrecon as lr; lr.symbolic.weight_symbols([2, 1]); print('sympy' in sys.modules)"
+    probe = (
+        "import sys, lossrecon as lr; lr.symbolic.weight_symbols([2, 1]); "
+        "print('sympy' in sys.modules)"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert loaded.stdout.strip() == "True", loaded.stderr
