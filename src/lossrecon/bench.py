@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -161,33 +162,23 @@ def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
     losses = plain(net.random_weights(64, random_state=0))
     settings: list[tuple[str, float, Callable[[], object]]] = [("none", 0.0, lambda: plain)]
     for sigma in (1e-14, 1e-12, 1e-10, 1e-8, 1e-6):
-        settings.append(("noise", sigma, lambda s=sigma: NoisyLoss(plain, s, random_state=0)))
+        settings.append(("noise", sigma, partial(NoisyLoss, plain, sigma, random_state=0)))
     for digits in (15, 13, 11, 9, 7):
-        settings.append(("rounding", digits, lambda k=digits: RoundedLoss(plain, k)))
+        settings.append(("rounding", digits, partial(RoundedLoss, plain, digits)))
     for temperature in (1e-12, 1e-9, 1e-6, 1e-3):
-        settings.append(
-            (
-                "softplus",
-                temperature,
-                lambda t=temperature: SoftplusLoss(net, data.inputs, data.targets, t),
-            )
-        )
+        smooth = partial(SoftplusLoss, net, data.inputs, data.targets, temperature)
+        settings.append(("softplus", temperature, smooth))
     for bits, dtype in ((64, "float64"), (32, "float32"), (16, "float16")):
-        settings.append(
-            (
-                "precision",
-                bits,
-                lambda d=dtype: NumpyLossOracle(net, data.inputs, data.targets, dtype=d),
-            )
-        )
+        low = partial(NumpyLossOracle, net, data.inputs, data.targets, dtype=dtype)
+        settings.append(("precision", bits, low))
     # Clipping at quantiles of the loss at random weights: the ceiling in that unit.
     for quantile in (1.0, 0.99, 0.9, 0.5):
         ceiling = float(np.quantile(losses, quantile))
-        settings.append(("clipping", quantile, lambda c=ceiling: ClippedLoss(plain, c)))
+        settings.append(("clipping", quantile, partial(ClippedLoss, plain, ceiling)))
     # Behind a defense an attack may spend far more than without one (noise close to the
     # reader's tolerance keeps it refining): it gets _DEFENDED_BUDGET times its
-    # undefended queries and sizes.seconds of wall time, and is scored as having found
-    # nothing if either runs out.
+    # undefended queries and sizes.seconds of wall time; a run that spends either is
+    # scored on what it recovered before (its row says "stopped").
     budget = _DEFENDED_BUDGET * chosen_weights(plain, widths).queries
     rows = []
     for name, strength, make in settings:

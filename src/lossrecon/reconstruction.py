@@ -162,7 +162,7 @@ class Reconstruction:
             "queries": int(self.queries),
             "stats": self.stats.to_json(),
         }
-        arrays = {"inputs": self.inputs, "header": np.array(json.dumps(header))}
+        arrays: dict[str, Any] = {"inputs": self.inputs, "header": np.array(json.dumps(header))}
         if self.targets is not None:
             arrays["targets"] = self.targets
         with path.open("wb") as handle:

@@ -48,13 +48,7 @@ from lossrecon.geometry import (
 )
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.counting import CountingOracle
-from lossrecon.oracle.protocol import (
-    convention_of,
-    reduction_of,
-    reduction_scale,
-    require_squared_loss,
-    validate_oracle,
-)
+from lossrecon.oracle.protocol import reduction_scale, squared_loss_convention, validate_oracle
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["blind"]
@@ -441,9 +435,7 @@ def blind(
     :mod:`lossrecon.attacks.contract`: a spent budget returns what was found so far.
     """
     validate_oracle(oracle)
-    require_squared_loss(oracle, "blind")
-    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
-    convention = reduction_of(oracle, declared.reduction)
+    convention, m = squared_loss_convention(oracle, "blind", reduction, n_samples)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, np.random.default_rng(random_state), progress, patience)
     widths: list[int] | None = None
@@ -451,7 +443,7 @@ def blind(
     try:
         layouts = attack.architecture()
         widths = layouts[0]
-        widths, fitted = attack.inputs(layouts, convention, declared.n_samples)
+        widths, fitted = attack.inputs(layouts, convention, m)
     except _Unreadable as exc:
         attack.stats.stopped = "unreadable"
         attack.warnings.append(str(exc))

@@ -40,13 +40,7 @@ from lossrecon.errors import ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
 from lossrecon.network import ReLUNetwork, as_network
 from lossrecon.oracle.counting import CountingOracle
-from lossrecon.oracle.protocol import (
-    convention_of,
-    reduction_of,
-    reduction_scale,
-    require_squared_loss,
-    validate_oracle,
-)
+from lossrecon.oracle.protocol import reduction_scale, squared_loss_convention, validate_oracle
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
@@ -196,7 +190,7 @@ class _Attack:
         self.net = net
         self.router = Router(net, 3)
         self.dim = self.router.input_dim
-        self.kappa = kappa
+        self._kappa = kappa
         self.rng = rng
         self.progress = progress
         self.v0 = self._unit(rng.normal(size=net.n_outputs))
@@ -204,6 +198,13 @@ class _Attack:
         self.loss_scale = 0.0
         self.found = 0
         self.kinks_seen = 0
+
+    @property
+    def kappa(self) -> float:
+        """The loss's factor c (loss = c sum_i ||b_i - F(a_i)||^2), once it is known."""
+        if self._kappa is None:
+            raise AssertionError("the loss's factor is estimated from the first chart")
+        return self._kappa
 
     @staticmethod
     def _unit(x: np.ndarray) -> np.ndarray:
@@ -282,7 +283,7 @@ class _Attack:
         position = np.array([k.t for _, k in kinks])
         d1 = np.array([k.d1 for _, k in kinks])
         d2 = np.array([k.d2 for _, k in kinks])
-        square = 1.0 - self.router.slope**2
+        square = self.router.gain**2 + 2 * self.router.gain * self.router.slope
         sigma_abs = np.sqrt(np.abs(d2) / (2 * self.kappa * abs(square)))
         sigma = np.sign(d2) * np.sign(square) * sigma_abs
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -309,22 +310,22 @@ class _Attack:
             if abs(k.t) < 1.0 or (side == 0 and abs(k.t) == 1.0)
         ]
         self.kinks_seen = len(kinks)
-        if self.kappa is None:
-            self.kappa = 1.0 / (max(len(kinks), 1) * self.net.n_outputs)
+        if self._kappa is None:
+            self._kappa = 1.0 / (max(len(kinks), 1) * self.net.n_outputs)
             self.stats.warnings.append(
                 f"reduction 'mean' without n_samples: assumed M = {len(kinks)} (the kinks "
                 "found); duplicates would make every scale wrong by the same factor"
             )
         known_side, known_position, known_sigma = chart.place(known.coords)
-        square = 1.0 - self.router.slope**2
+        square = self.router.gain**2 + 2 * self.router.gain * self.router.slope
         own_d2 = 2 * self.kappa * square * np.sign(known_sigma) * known_sigma**2
         own_d1 = 2 * self.kappa * self.router.gain * np.abs(known_sigma * (known.labels @ self.v0))
         spacing = 2 * _SPAN / max(len(known.coords), 1)
         negate = np.zeros(len(known.coords), dtype=bool)
         drop = np.zeros(len(known.coords), dtype=bool)
         measure = []
-        for side, kink in kinks:
-            distance = np.where(known_side == side, np.abs(known_position - kink.t), np.inf)
+        for kink_side, kink in kinks:
+            distance = np.where(known_side == kink_side, np.abs(known_position - kink.t), np.inf)
             mismatch = np.abs(kink.d2 + 2 * own_d2) / np.maximum(np.abs(2 * own_d2), 1e-300)
             mismatch[(distance > _NEAR_KINK * spacing) | negate] = np.inf
             j = int(np.argmin(mismatch)) if len(mismatch) else -1
@@ -334,7 +335,7 @@ class _Attack:
             nearest = int(np.argmin(distance)) if len(distance) else -1
             if nearest >= 0 and distance[nearest] <= _SAME_KINK * (1 + abs(kink.t)):
                 drop[nearest] = True
-            measure.append((side, kink))
+            measure.append((kink_side, kink))
         drop &= ~negate
         before = (known.coords.copy(), known.labels)
         known.coords[negate] *= -1
@@ -506,7 +507,7 @@ class _Attack:
         coords, raw, y0 = self.coordinates(isolated, base_answers, baseline)
         labels = self.labels(isolated, y0, baseline)
         isolated.beta = labels @ self.v0
-        y0 = self.hat_values(*raw[0][:2], baseline, isolated)
+        y0 = self.hat_values(raw[0][0], raw[0][1], baseline, isolated)
         for k, (losses, norms, epsilon) in enumerate(raw[1:]):
             y = self.hat_values(losses, norms, baseline, isolated)
             coords[:, k] = isolated.sign * (y - y0) / epsilon
@@ -660,17 +661,15 @@ def chosen_weights(
     sample's multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
     """
     n_params = validate_oracle(oracle)
-    require_squared_loss(oracle, "chosen-weights")
     net = as_network(widths, activation, bias, **activation_params)
     if net.n_params != n_params:
         raise ConfigurationError(
             f"{net} has N = {net.n_params} weights, but the oracle takes N = {n_params}"
         )
-    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
-    convention = reduction_of(oracle, declared.reduction)
+    convention, m = squared_loss_convention(oracle, "chosen-weights", reduction, n_samples)
     kappa = None
-    if convention != "mean" or declared.n_samples is not None:
-        kappa = reduction_scale(convention, declared.n_samples or 1, net.n_outputs)
+    if convention != "mean" or m is not None:
+        kappa = reduction_scale(convention, m or 1, net.n_outputs)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, net, kappa, np.random.default_rng(random_state), progress)
     return attack.run()

@@ -23,13 +23,7 @@ from lossrecon.layout import forward
 from lossrecon.network import ReLUNetwork, as_network
 from lossrecon.optional import require
 from lossrecon.oracle.counting import CountingOracle
-from lossrecon.oracle.protocol import (
-    convention_of,
-    reduction_of,
-    reduction_scale,
-    require_squared_loss,
-    validate_oracle,
-)
+from lossrecon.oracle.protocol import reduction_scale, squared_loss_convention, validate_oracle
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["loss_matching"]
@@ -59,20 +53,18 @@ def loss_matching(
     """
     torch = require("torch", "torch")
     n_params = validate_oracle(oracle)
-    require_squared_loss(oracle, "loss-matching")
     net = as_network(widths, activation, bias)
     net.activation.require_piecewise_linear("the loss-matching baseline")
     if net.n_params != n_params:
         raise ConfigurationError(
             f"{net} has N = {net.n_params} weights, the oracle takes N = {n_params}"
         )
-    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
-    n_samples = declared.n_samples
+    convention, n_samples = squared_loss_convention(oracle, "loss-matching", reduction, n_samples)
     if n_samples is None:
         raise ConfigurationError("n_samples must be given: the oracle does not declare M")
     n, d = net.n_inputs, net.n_outputs
     queries = budget if budget is not None else 4 * n_samples * (n + d + 1)
-    kappa = reduction_scale(reduction_of(oracle, declared.reduction), n_samples, d)
+    kappa = reduction_scale(convention, n_samples, d)
     rng = np.random.default_rng(random_state)
     W = net.random_weights(queries, random_state=rng)
     counted = CountingOracle(oracle, budget)

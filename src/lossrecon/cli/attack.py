@@ -116,7 +116,7 @@ def attack(
         f"Recovered {found}{rec.n_samples} samples ({scale}) with {rec.queries:,} queries; "
         f"saved {out}"
     )
-    if journal is not None:
+    if isinstance(target, JournalOracle):
         console.print(
             f"{target.replayed:,} queries answered from the journal {journal}, "
             f"{target.asked:,} asked"

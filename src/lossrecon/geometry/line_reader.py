@@ -241,7 +241,7 @@ def read_line(
     unresolved: list[tuple[float, float]] = []
     misfit = np.inf
     noisy = False
-    pending = [(float(lo), float(hi))]  # gaps unexplained: all of it before any round
+    pending: list[tuple[float, float]] = [(float(lo), float(hi))]  # all, before any round
     for _ in range(max_rounds):
         order = np.argsort(t)
         t, y = t[order], y[order]
@@ -260,7 +260,7 @@ def read_line(
                 break
             misfit = float(np.median(scaled))
         new_points: list[np.ndarray] = []
-        pending: list[tuple[float, float]] = []  # gaps still unexplained this round
+        pending = []  # gaps still unexplained this round
         unresolved = []
         kinks = []
         if not runs:
@@ -289,7 +289,7 @@ def read_line(
                     continue
                 if kink is not None and witnesses is None:
                     kinks.append(kink)
-                elif kink is not None and t[last] - t[first] > min_width:
+                elif witnesses is not None and t[last] - t[first] > min_width:
                     new_points.append(witnesses)
                     pending.append((float(t[first]), float(t[last])))
                 elif t[last] - t[first] <= min_width:

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class _ClientOracle(DeclaredOracle):
     def __init__(self, rounds: FlowerRounds, client: _Client, n_params: int) -> None:
         self.rounds, self.client, self.n_params = rounds, client, n_params
 
-    @property  # type: ignore[override]
+    @property
     def convention(self) -> LossConvention:
         """The server's convention for its clients, with the M this client reports."""
         return self.rounds.convention.overridden(n_samples=self.client.num_examples)
@@ -105,7 +106,7 @@ class FlowerRounds:
 
     def __init__(
         self,
-        grid: object,
+        grid: Any,
         node_ids: Sequence[int],
         widths: Sequence[int],
         *,
@@ -233,7 +234,7 @@ class FlowerRounds:
             self.changed.notify_all()
 
 
-def _connected(grid: object, count: int, timeout: float | None) -> list[int]:
+def _connected(grid: Any, count: int, timeout: float | None) -> list[int]:
     """The node ids of the grid once ``count`` clients are connected."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -246,7 +247,7 @@ def _connected(grid: object, count: int, timeout: float | None) -> list[int]:
 
 
 def attack_clients(
-    grid: object,
+    grid: Any,
     widths: Sequence[int],
     attack: Attack,
     *,

@@ -70,9 +70,9 @@ class NumpyLossOracle(DeclaredOracle):
         self.targets = y
         self._evaluated = (x.astype(self._dtype, copy=False), y.astype(self._dtype, copy=False))
         self.regularizer = regularizer
-        self.convention = LossConvention("squared", reduction, dtype, len(x))  # type: ignore[arg-type]
+        self._convention = LossConvention("squared", reduction, dtype, len(x))  # type: ignore[arg-type]
         self.n_params = net.n_params
-        self._scale = reduction_scale(self.reduction, x.shape[0], net.n_outputs)
+        self._scale = reduction_scale(reduction, x.shape[0], net.n_outputs)
         floats_per_row = x.shape[0] * sum(layer.shape[0] for layer in net.layers) * 3
         self.chunk_rows = max(1, max_chunk_bytes // (8 * max(floats_per_row, net.n_params)))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +37,7 @@ __all__ = [
     "reduction_of",
     "reduction_scale",
     "require_squared_loss",
+    "squared_loss_convention",
     "validate_oracle",
 ]
 
@@ -102,7 +103,7 @@ class LossConvention:
                 raise ConfigurationError(f"n_samples must be positive, got {self.n_samples}")
             object.__setattr__(self, "n_samples", int(self.n_samples))
 
-    def overridden(self, **values: object) -> LossConvention:
+    def overridden(self, **values: Any) -> LossConvention:
         """This convention with every value given (not None) in place of its own."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
@@ -112,23 +113,17 @@ class DeclaredOracle:
     read from the one declared ``convention``."""
 
     n_params: int
-    convention: LossConvention
+    _convention: LossConvention
 
     @property
-    def loss(self) -> str | None:
-        return self.convention.loss
+    def convention(self) -> LossConvention:
+        """What this oracle declares of its loss."""
+        return self._convention
 
-    @property
-    def reduction(self) -> str | None:
-        return self.convention.reduction
-
-    @property
-    def dtype(self) -> str | None:
-        return self.convention.dtype
-
-    @property
-    def n_samples(self) -> int | None:
-        return self.convention.n_samples
+    loss = property(lambda self: self.convention.loss, doc="the declared loss kind")
+    reduction = property(lambda self: self.convention.reduction, doc="the declared reduction")
+    dtype = property(lambda self: self.convention.dtype, doc="the declared arithmetic")
+    n_samples = property(lambda self: self.convention.n_samples, doc="the declared M")
 
 
 def convention_of(oracle: object) -> LossConvention:
@@ -169,9 +164,9 @@ class OracleWrapper(DeclaredOracle):
 
     def __init__(self, oracle: object) -> None:
         self.n_params = validate_oracle(oracle)
-        self.oracle = oracle
+        self.oracle: Any = oracle
 
-    @property  # type: ignore[override]
+    @property
     def convention(self) -> LossConvention:
         return convention_of(self.oracle)
 
@@ -192,6 +187,16 @@ def require_squared_loss(oracle: object, attack: str) -> None:
             f"oracle's loss is {kind!r}: along a line it is then not piecewise quadratic. "
             "Its kinks still sit on the samples' hyperplanes (docs/targets.md)"
         )
+
+
+def squared_loss_convention(
+    oracle: object, attack: str, reduction: str | None, n_samples: int | None
+) -> tuple[str, int | None]:
+    """What a squared-loss attack reads of an oracle: the reduction ("half_sum" unless
+    declared or given) and M (None when neither declared nor given). Refuses another loss."""
+    require_squared_loss(oracle, attack)
+    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
+    return reduction_of(oracle, declared.reduction), declared.n_samples
 
 
 def reduction_of(oracle: object, override: str | None = None) -> str:

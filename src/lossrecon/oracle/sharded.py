@@ -69,7 +69,7 @@ class ShardedLossOracle(DeclaredOracle):
             )
         self.net = net
         self.n_params = net.n_params
-        self.convention = LossConvention("squared", reduction, "float64", len(x))  # type: ignore[arg-type]
+        self._convention = LossConvention("squared", reduction, "float64", len(x))  # type: ignore[arg-type]
         self.regularizer = regularizer
         self._scale = reduction_scale(reduction, len(x), net.n_outputs)
         actor = ray.remote(num_cpus=cpus_per_shard)(_Shard)

@@ -104,9 +104,9 @@ class TorchLossOracle(DeclaredOracle):
         if dtype not in ("float64", "float32"):
             raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self._dtype = getattr(torch, dtype)
-        loss, reduction = self._convention(torch, loss_fn)
+        loss, reduction = self._loss_kind(torch, loss_fn)
         x, y = training_arrays(inputs, targets)
-        self.convention = LossConvention(loss, reduction, dtype, len(x))  # type: ignore[arg-type]
+        self._convention = LossConvention(loss, reduction, dtype, len(x))  # type: ignore[arg-type]
         self.layout = model_layout(model)
         if self.loss == "cross_entropy":
             if y.shape[1] != 1 or np.any(y != np.round(y)) or y.min() < 0:
@@ -130,7 +130,7 @@ class TorchLossOracle(DeclaredOracle):
         self._batched = torch.func.vmap(self._loss)
 
     @staticmethod
-    def _convention(torch: object, loss_fn: object | None) -> tuple[str, str]:
+    def _loss_kind(torch: Any, loss_fn: object | None) -> tuple[str, str]:
         """The loss kind and its reduction."""
         if loss_fn is None:
             return "squared", "half_sum"
