@@ -30,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,7 @@ __all__ = [
     "LWTA",
     "Activation",
     "Boundary",
+    "Grouped",
     "Hinge",
     "LeakyReLU",
     "Maxout",
@@ -226,31 +227,44 @@ class LeakyReLU(Hinge):
 
 
 @dataclass(frozen=True)
-class Maxout(Activation):
-    """Maximum of k affine pieces per unit (Goodfellow et al. 2013)."""
+class Grouped(Activation):
+    """An activation over groups of k consecutive values: maxout's pieces, LWTA's blocks."""
 
     k: int = 2
-    name = "maxout"
+    groups: ClassVar[str]  # "pieces": k pre-activations a unit; "units": k units a block
 
     def __post_init__(self) -> None:
         if self.k < 2:
-            raise ConfigurationError(f"maxout needs at least 2 pieces, got k={self.k}")
+            raise ConfigurationError(f"{self.name} needs at least 2 {self.groups}, got k={self.k}")
 
     @property
     def pieces(self) -> int:  # type: ignore[override]
-        return self.k
+        return self.k if self.groups == "pieces" else 1
+
+    @property
+    def block(self) -> int:  # type: ignore[override]
+        return self.k if self.groups == "units" else 1
+
+    def params(self) -> dict[str, float | int]:
+        return {"k": self.k}
 
     def _blocks(self, z: Any) -> Any:
+        """z (..., g * k) as (..., g, k)."""
         return z.reshape(*z.shape[:-1], -1, self.k)
+
+
+@dataclass(frozen=True)
+class Maxout(Grouped):
+    """Maximum of k affine pieces per unit (Goodfellow et al. 2013)."""
+
+    name = "maxout"
+    groups = "pieces"
 
     def apply(self, z: Any) -> Any:
         return array_namespace(z).amax(self._blocks(z), -1)
 
     def pattern(self, z: Any) -> Any:
         return array_namespace(z).argmax(self._blocks(z), -1)
-
-    def params(self) -> dict[str, float | int]:
-        return {"k": self.k}
 
     def states(self, width: int) -> list[States]:
         return list(itertools.product(range(self.k), repeat=width))
@@ -278,23 +292,15 @@ class Maxout(Activation):
 
 
 @dataclass(frozen=True)
-class LWTA(Activation):
+class LWTA(Grouped):
     """Local winner takes all: in each block of k units only the largest passes.
 
     The winner keeps its pre-activation, the others output 0 (Srivastava et al. 2013).
     Ties go to the first unit of the block, as ``argmax`` breaks them.
     """
 
-    k: int = 2
     name = "lwta"
-
-    def __post_init__(self) -> None:
-        if self.k < 2:
-            raise ConfigurationError(f"LWTA needs blocks of at least 2 units, got k={self.k}")
-
-    @property
-    def block(self) -> int:  # type: ignore[override]
-        return self.k
+    groups = "units"
 
     def check_width(self, width: int) -> None:
         super().check_width(width)
@@ -310,12 +316,8 @@ class LWTA(Activation):
 
     def pattern(self, z: Any) -> Any:
         xp = array_namespace(z)
-        blocks = z.reshape(*z.shape[:-1], -1, self.k)
-        winners = xp.argmax(blocks, -1)[..., None] == xp.arange(self.k)
+        winners = xp.argmax(self._blocks(z), -1)[..., None] == xp.arange(self.k)
         return winners.reshape(z.shape)
-
-    def params(self) -> dict[str, float | int]:
-        return {"k": self.k}
 
     def states(self, width: int) -> list[States]:
         one_hots = [tuple(int(i == w) for i in range(self.k)) for w in range(self.k)]
