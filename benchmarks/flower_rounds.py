@@ -49,7 +49,11 @@ def run(engine: str, samples: int, queries_per_round: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the simulation cases only")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the simulation cases only, into results/flower_rounds_quick.json",
+    )
     args = parser.parse_args()
     cases = [run(*case) for case in CASES if not args.quick or case[0] == "simulation"]
     rows = [
@@ -62,7 +66,7 @@ def main() -> None:
             f"| {c['rounds']} | {c['queries_per_client']} | {c['seconds_per_round']:.3f} "
             f"| {c['seconds_per_query']:.3f} | {c['recall_per_client']} |"
         )
-    save("flower_rounds", cases, "\n".join(rows) + "\n")
+    save("flower_rounds_quick" if args.quick else "flower_rounds", cases, "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":
