@@ -331,16 +331,18 @@ def _markdown(
         "## Chosen weights behind defenses",
         "",
         f"Each run may spend {_DEFENDED_BUDGET} times the undefended query count and a "
-        "fixed wall time; 'stopped' means it ran out (nothing is scored as found).",
+        "fixed wall time; 'stopped' says why a run returned early (its query budget or "
+        "wall time spent: 'budget'; kinks it could not read: 'unreadable'), and it is "
+        "scored on what it had recovered by then.",
         "",
-        "| defense | strength | recall | precision | queries |",
-        "|---|---|---|---|---|",
+        "| defense | strength | recall | precision | queries | stopped |",
+        "|---|---|---|---|---|---|",
     ]
     for r in defenses:
-        spent = "stopped" if "error" in r else _fmt(r["queries"])
+        spent = "failed" if "error" in r else _fmt(r["queries"])
         lines.append(
             f"| {r['defense']} | {r['strength']:g} | {_fmt(r['recall'])} "
-            f"| {_fmt(r['precision'])} | {spent} |"
+            f"| {_fmt(r['precision'])} | {spent} | {r.get('stopped') or '—'} |"
         )
     lines += [
         "",

@@ -235,3 +235,12 @@ def test_a_noisy_loss_is_reported_not_chased():
     assert "never settles" in messages and "no kinks found" in messages
     assert rec.n_samples == 0
     assert oracle.queries < 5000
+
+
+def test_queries_are_counted_per_phase():
+    x, y = gaussian(15, 5)
+    rec, _ = attack(x, y, [5, 4, 3])
+    phases = rec.stats.queries_by_phase
+    assert set(phases) == {"chart", "calibration", "isolation", "coordinates", "labels"}
+    assert sum(phases.values()) == rec.queries
+    assert phases["coordinates"] >= 5 * 15  # every coordinate of every sample read once

@@ -24,7 +24,7 @@ app = ServerApp()
 def attack(oracle) -> lr.Reconstruction:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return lr.attacks.chosen_weights(oracle, WIDTHS, n_samples=oracle.num_examples)
+        return lr.attacks.chosen_weights(oracle, WIDTHS)  # M: the num_examples it reports
 
 
 def score(results: dict, clients: int, samples: int) -> list:

@@ -219,10 +219,18 @@ class _Attack:
         if self.progress is not None:
             self.progress(phase, self.oracle.queries, self.found)
 
-    def query(self, rows: np.ndarray, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def ask(self, W: np.ndarray, phase: str) -> np.ndarray:
+        """The oracle's answers to W (K, N), counted under ``phase``."""
+        phases = self.stats.queries_by_phase
+        phases[phase] = phases.get(phase, 0) + len(W)
+        return self.oracle(W)
+
+    def query(
+        self, rows: np.ndarray, outputs: np.ndarray, phase: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Losses and squared weight norms for (K, 3, n') rows and (K, 3, d) outputs."""
         W = self.router.weights(rows, outputs)
-        return self.oracle(W), np.einsum("kn,kn->k", W, W)
+        return self.ask(W, phase), np.einsum("kn,kn->k", W, W)
 
     def line_weights(self, p: np.ndarray, q: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Weight vectors routing the single row p + t q along v0."""
@@ -256,7 +264,7 @@ class _Attack:
             noise = 1e-13 * self.loss_scale + _PEEL_NOISE * float(known_share.max())
 
         def along(t: np.ndarray) -> np.ndarray:
-            losses = self.oracle(self.line_weights(p, q, t))
+            losses = self.ask(self.line_weights(p, q, t), "chart")
             self._report("chart")
             if len(known.coords):
                 losses = losses - self.shares(p, q, t, known.coords, known.labels).sum(1)
@@ -380,7 +388,7 @@ class _Attack:
         outputs = np.zeros((3, 3, self.net.n_outputs))
         outputs[1] = scale
         outputs[2] = scale / np.sqrt(3.0)
-        losses, norms = self.query(rows, outputs)
+        losses, norms = self.query(rows, outputs, "calibration")
         slope = 2 * (losses[1] - losses[0]) / (norms[1] - norms[0])
         predicted = losses[0] + 0.5 * slope * (norms[2] - norms[0])
         tolerance = 1e-9 * max(abs(losses[1]), abs(losses[0]), 1e-300)
@@ -530,7 +538,9 @@ class _Attack:
         the kept brackets and their answers (losses, squared weight norms).
         """
         outputs = self.hat_outputs(isolated.output_direction(self.v0), isolated.amplitude)
-        losses, norms = self.query(self.hat_rows(isolated, isolated.amplitude), outputs)
+        losses, norms = self.query(
+            self.hat_rows(isolated, isolated.amplitude), outputs, "isolation"
+        )
         y0 = self.hat_values(losses, norms, baseline, isolated)
         with np.errstate(divide="ignore", invalid="ignore"):
             keep = (y0 > 0) & (np.abs(np.log(y0 / expected)) < np.log(_SCREEN))
@@ -560,7 +570,7 @@ class _Attack:
             direction[k] = 1.0
             epsilon = _SAFETY * self.room(isolated, reach)
             rows = self.hat_rows(isolated, isolated.amplitude, direction, epsilon)
-            losses, norms = self.query(rows, outputs)
+            losses, norms = self.query(rows, outputs, "coordinates")
             y = self.hat_values(losses, norms, baseline, isolated)
             coords[:, k] = isolated.sign * (y - y0) / epsilon
             raw.append((losses, norms, epsilon))
@@ -585,7 +595,7 @@ class _Attack:
         for out in range(d):
             direction = np.zeros((m, d))
             direction[:, out] = 1.0
-            losses, norms = self.query(rows, self.hat_outputs(direction, scale))
+            losses, norms = self.query(rows, self.hat_outputs(direction, scale), "labels")
             delta = losses - base - 0.5 * decay * norms
             labels[:, out] = (self.kappa * output**2 - delta) / (2 * self.kappa * output)
             self._report("labels")
@@ -624,7 +634,6 @@ class _Attack:
             inputs = inputs[:, :-1] / scale[:, None]
             targets = targets / scale[:, None]
             self.stats.multiplicity = scale**2
-        self.stats.queries_by_phase = {"all": self.oracle.queries}
         emit(self.stats, stacklevel=4)
         return Reconstruction(
             inputs=inputs,

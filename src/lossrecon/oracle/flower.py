@@ -264,8 +264,9 @@ def attack_clients(
     Call it from a ServerApp's main function; without ``node_ids`` it waits (up to
     ``timeout``) until ``min_clients`` clients are connected. ``attack(oracle)`` is run
     once per client, for example
-    ``lambda o: lr.attacks.chosen_weights(o, widths, n_samples=o.num_examples)``
-    (``o.num_examples`` is what the client reports, known from a first probing round).
+    ``lambda o: lr.attacks.chosen_weights(o, widths)``: each client's oracle declares the
+    server's ``reduction`` and, as ``n_samples``, the ``num_examples`` the client reports
+    (known from a first probing round), so the attack reads M from it.
     ``queries_per_round`` evaluate messages go to each client a round (1: what a
     Strategy-driven server sends). Returns each client's Reconstruction (or the
     exception that stopped its attack) and the number of evaluate rounds used.
