@@ -251,9 +251,10 @@ class _Attack:
                 if fitted is not None:
                     self.stats.layout_alternatives = [w for w in layouts if w != layout]
                     return layout, fitted
+        residual = np.nan if self.stats.fit_residual is None else self.stats.fit_residual
         self.warnings.append(
             f"the loss is not explained by the {len(self.samples)} directions found "
-            f"(relative residual {self.stats.fit_residual or np.nan:.1e}) from "
+            f"(relative residual {residual:.1e}) from "
             f"{_BASES} base points: samples are missing (dead for every path tried) or "
             "the regularizer is not weight decay"
         )
