@@ -24,7 +24,9 @@ class RunStats:
     """What one attack run did: the same typed fields for every attack, None (or empty)
     where a field does not apply to it.
 
-    Run: ``attack`` ("chosen_weights", "blind", "loss_matching"); ``stopped`` — None when
+    Run: ``attack`` ("chosen_weights", "blind", "loss_matching"); ``method`` (chosen
+    weights: "gates" or "hat"); what it read of the target: ``loss``, ``dtype`` (the
+    client's arithmetic) and ``reduction``; ``stopped`` — None when
     the run finished, else why it returned early with what it had: "budget" (queries or
     wall time spent), "oracle" (the oracle failed: a lost client, a crash) or
     "unreadable" (noise, rounding or a smooth activation hide the kinks); ``warnings``,
@@ -36,13 +38,20 @@ class RunStats:
     ``weight_decay``: the regularizer strength fitted, where the attack fits it.
     Loss matching: ``relative_misfit``.
 
+    ``checks_failed``: samples read but left out because their check failed.
+
     Per recovered sample (arrays of length M', in the order of ``inputs``):
-    ``residuals`` (the consistency check each passed), ``multiplicity`` (how many
+    ``residuals`` (the consistency check each passed), ``input_error_bounds`` (a bound on
+    ||a' − a|| from the format and the answers), ``multiplicity`` (how many
     training samples share the input, where biases make it visible),
     ``kinks_per_sample`` and ``oriented`` (blind).
     """
 
     attack: str = ""
+    method: str | None = None
+    loss: str | None = None
+    dtype: str | None = None
+    reduction: str | None = None
     stopped: Stopped | None = None
     warnings: list[str] = field(default_factory=list)
     queries_by_phase: dict[str, int] = field(default_factory=dict)
@@ -57,7 +66,9 @@ class RunStats:
     base_points: int | None = None
     weight_decay: float | None = None
     relative_misfit: float | None = None
+    checks_failed: int | None = None
     residuals: np.ndarray | None = None
+    input_error_bounds: np.ndarray | None = None
     multiplicity: np.ndarray | None = None
     kinks_per_sample: np.ndarray | None = None
     oriented: np.ndarray | None = None

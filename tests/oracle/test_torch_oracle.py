@@ -105,10 +105,11 @@ def test_cross_entropy_targets_must_be_class_indices(rng):
 
 
 @pytest.mark.parametrize("attack", ["chosen_weights", "blind"])
-def test_attacks_refuse_cross_entropy_and_say_why(rng, attack):
-    oracle, _, _ = cross_entropy_oracle(rng)
+def test_attacks_that_cannot_read_cross_entropy_refuse_it_and_say_why(rng, attack):
+    oracle, _, _ = cross_entropy_oracle(rng)  # bias-free, one hidden layer: no gates
     run = getattr(lr.attacks, attack)
-    with pytest.raises(ConfigurationError, match="needs a squared loss"):
+    reason = "only exact gates read" if attack == "chosen_weights" else "needs a squared loss"
+    with pytest.raises(ConfigurationError, match=reason):
         run(oracle, [5, 6, 3]) if attack == "chosen_weights" else run(oracle)
 
 

@@ -30,17 +30,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from lossrecon.activations import Activation
 from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
+from lossrecon.attacks.gates import gated_read, gates_fit
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
 from lossrecon.network import ReLUNetwork, as_network
 from lossrecon.oracle.counting import CountingOracle
-from lossrecon.oracle.protocol import reduction_scale, squared_loss_convention, validate_oracle
+from lossrecon.oracle.protocol import (
+    LossConvention,
+    convention_of,
+    reduction_scale,
+    squared_loss_convention,
+    validate_oracle,
+)
+from lossrecon.precision import ROUNDOFF, decimal_digits, detect_dtype
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
@@ -194,7 +203,7 @@ class _Attack:
         self.rng = rng
         self.progress = progress
         self.v0 = self._unit(rng.normal(size=net.n_outputs))
-        self.stats = RunStats(attack="chosen_weights")
+        self.stats = RunStats(attack="chosen_weights", method="hat", loss="squared")
         self.loss_scale = 0.0
         self.found = 0
         self.kinks_seen = 0
@@ -654,20 +663,30 @@ def chosen_weights(
     budget: int | None = None,
     reduction: str | None = None,
     n_samples: int | None = None,
+    method: str = "auto",
     random_state: int | np.random.Generator | None = 0,
     progress: Progress | None = None,
-    **activation_params: float | int,
+    **activation_params: Any,
 ) -> Reconstruction:
     """Recover every training input and its label exactly from a loss oracle.
 
     The attacker knows the architecture — ``widths`` as a :class:`ReLUNetwork`, or as
     the widths list with ``activation`` and ``bias`` — and may evaluate the loss at any
-    weights. ``reduction`` and ``n_samples`` override what the oracle declares of its
-    loss convention; with "mean", M (duplicates included) fixes the scale. Every hidden
-    layer needs room for three parallel paths. ``progress(phase, queries, samples)`` is
-    called as the attack goes. Returns exact inputs and labels (``scale_known``);
-    ``stats`` holds per-sample residuals, the passes run, warnings, and with biases each
-    sample's multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
+    weights. Two methods (``method``: "auto" picks the first the architecture allows,
+    and ``stats.method`` says which ran):
+
+    - "gates" (ReLU, biases, two or more hidden layers, the first of width >= 4): exact
+      at the client's own precision — float64 or float32, squared loss or
+      cross-entropy, whose kind and arithmetic it reads off the answers when the oracle
+      does not declare them; ``stats.input_error_bounds`` bounds each input's error.
+    - "hat" (every hidden layer with room for three parallel paths, any activation):
+      exact on a float64 squared loss; ``reduction`` and ``n_samples`` override what the
+      oracle declares (with "mean", M fixes the scale).
+
+    ``progress(phase, queries, samples)`` is called as the attack goes. Returns exact
+    inputs and labels (``scale_known``; cross-entropy labels as one-hot rows);
+    ``stats`` holds the checks, the warnings and, with biases, each sample's
+    multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
     """
     n_params = validate_oracle(oracle)
     net = as_network(widths, activation, bias, **activation_params)
@@ -675,10 +694,106 @@ def chosen_weights(
         raise ConfigurationError(
             f"{net} has N = {net.n_params} weights, but the oracle takes N = {n_params}"
         )
+    if method not in ("auto", "gates", "hat"):
+        raise ConfigurationError(f"method must be 'auto', 'gates' or 'hat', got {method!r}")
+    unfit = gates_fit(net)
+    if method == "gates" and unfit is not None:
+        raise ConfigurationError(unfit)
+    rng = np.random.default_rng(random_state)
+    declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
+    if method != "hat" and unfit is None:
+        return _through_gates(CountingOracle(oracle, budget), net, declared, rng, progress)
+    if declared.loss == "cross_entropy":
+        raise ConfigurationError(
+            "the oracle's loss is 'cross_entropy', which only exact gates read, and "
+            f"{unfit or 'method is hat'}"
+        )
     convention, m = squared_loss_convention(oracle, "chosen-weights", reduction, n_samples)
     kappa = None
     if convention != "mean" or m is not None:
         kappa = reduction_scale(convention, m or 1, net.n_outputs)
-    counted = CountingOracle(oracle, budget)
-    attack = _Attack(counted, net, kappa, np.random.default_rng(random_state), progress)
+    attack = _Attack(CountingOracle(oracle, budget), net, kappa, rng, progress)
+    if declared.dtype not in (None, "float64"):
+        attack.stats.warnings.append(
+            f"the hat reads float64 losses, the oracle computes in {declared.dtype}; "
+            f"exact gates would read it, but {unfit}"
+        )
     return attack.run()
+
+
+def _through_gates(
+    oracle: CountingOracle,
+    net: ReLUNetwork,
+    declared: LossConvention,
+    rng: np.random.Generator,
+    progress: Progress | None,
+) -> Reconstruction:
+    """The chosen-weights attack by exact gates (see :mod:`lossrecon.attacks.gates`)."""
+    stats = RunStats(attack="chosen_weights", method="gates")
+    n, d = net.n_inputs, net.n_outputs
+    found = (np.zeros((0, n)), np.zeros((0, d)))
+
+    def ask(W: np.ndarray, phase: str) -> np.ndarray:
+        stats.queries_by_phase[phase] = stats.queries_by_phase.get(phase, 0) + len(W)
+        answers = oracle(W)
+        if progress is not None:
+            progress(phase, oracle.queries, 0)
+        return answers
+
+    try:
+        stats.loss, stats.dtype, digits = _target(ask, net, declared, rng)
+        if digits is not None:
+            stats.warnings.append(f"the answers are rounded to {digits} significant digits")
+        result = gated_read(
+            ask,
+            net,
+            loss=stats.loss,
+            dtype=stats.dtype,
+            rng=rng,
+            n_samples=declared.n_samples,
+            digits=digits,
+        )
+        stats.warnings += result.warnings
+        stats.multiplicity = result.multiplicity
+        stats.input_error_bounds = result.input_bounds
+        stats.checks_failed = result.failed
+        stats.reduction = _reduction(stats.loss, result.kappa, result.multiplicity.sum(), d)
+        found = (result.inputs, result.targets)
+    except EARLY_STOPS as exc:
+        stats.stopped = stop_reason(exc)
+        stats.warnings.append(f"stopped early: {exc}")
+    emit(stats, stacklevel=4)
+    return Reconstruction(found[0], found[1], True, list(net.widths), oracle.queries, stats)
+
+
+def _target(
+    ask: Callable[[np.ndarray, str], np.ndarray],
+    net: ReLUNetwork,
+    declared: LossConvention,
+    rng: np.random.Generator,
+) -> tuple[str, str, int | None]:
+    """The loss kind, the client's arithmetic and the digits its answers are rounded to:
+    declared, or read off the answers (the loss at w = 0 is exactly M log d or log d for
+    cross-entropy; a float32 loss is a float32 number; a rounded one has few digits)."""
+    probe = np.vstack([np.zeros(net.n_params), net.random_weights(8, random_state=rng)])
+    answers = ask(probe, "target")
+    dtype = declared.dtype or detect_dtype(answers)
+    digits = decimal_digits(answers[1:])
+    resolution = max(ROUNDOFF[dtype], 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits))
+    loss: str | None = declared.loss
+    if loss is None:
+        ratio = answers[0] / np.log(net.n_outputs)
+        whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= 64 * resolution * ratio
+        loss = "cross_entropy" if whole and net.n_outputs >= 2 else "squared"
+    return loss, dtype, digits
+
+
+def _reduction(loss: str, kappa: float, m: float, d: int) -> str | None:
+    """The reduction a measured loss factor κ means, given the M samples found."""
+    candidates = {"sum": 1.0, "mean": 1.0 / m if loss == "cross_entropy" else 1.0 / (m * d)}
+    if loss == "squared":
+        candidates["half_sum"] = 0.5
+    for name, value in candidates.items():
+        if m > 0 and abs(kappa - value) <= 1e-3 * value:
+            return name
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -79,7 +79,7 @@ def attack(
     target = load_factory(oracle)
     if journal is not None:
         target = JournalOracle(target, journal)
-    params: dict[str, float | int] = {}
+    params: dict[str, Any] = {}
     if activation == "leaky_relu":
         params["slope"] = slope
     elif activation in ("maxout", "lwta"):

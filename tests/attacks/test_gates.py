@@ -1,0 +1,107 @@
+"""Exact gates: the chosen-weights attack at the client's own precision."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+import lossrecon as lr
+from lossrecon.errors import ConfigurationError
+from lossrecon.oracle import NoisyLoss
+
+torch = pytest.importorskip("torch")
+
+
+class Undeclared:
+    """Only what a Flower server sees: numbers."""
+
+    def __init__(self, oracle):
+        self.oracle, self.n_params = oracle, oracle.n_params
+
+    def __call__(self, W):
+        return self.oracle(W)
+
+
+def mlp(widths, seed=0):
+    torch.manual_seed(seed)
+    layers = []
+    for k, (a, b) in enumerate(itertools.pairwise(widths)):
+        layers.append(torch.nn.Linear(a, b))
+        if k < len(widths) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def run(oracle, widths, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lr.attacks.chosen_weights(oracle, widths, bias=True, **kwargs)
+
+
+def test_float32_squared_loss_declared_nowhere_is_read_exactly():
+    data = lr.synthetic(40, 6, 3, random_state=1)
+    widths = [6, 8, 5, 3]
+    loss_fn = torch.nn.MSELoss(reduction="mean")
+    target = lr.TorchLossOracle(mlp(widths), data.inputs, data.targets, loss_fn, dtype="float32")
+    rec = run(Undeclared(target), widths)
+    report = lr.evaluate(rec, data.inputs, data.targets)
+    assert (rec.stats.method, rec.stats.loss, rec.stats.dtype) == ("gates", "squared", "float32")
+    assert rec.stats.reduction == "mean"
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    assert report["input_rel_error_median"] < 2e-6 and report["target_rel_error_median"] < 1e-4
+
+
+def test_float32_cross_entropy_gives_inputs_and_classes():
+    data = lr.load_dataset("digits", n_samples=60, random_state=2)
+    widths = [64, 16, 8, 10]
+    classes = data.targets.argmax(1)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    target = lr.TorchLossOracle(mlp(widths), data.inputs, classes, loss_fn, dtype="float32")
+    rec = run(Undeclared(target), widths)
+    report = lr.evaluate(rec, data.inputs, data.targets)
+    assert (rec.stats.loss, rec.stats.reduction) == ("cross_entropy", "mean")
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    assert report["input_rel_error_median"] < 2e-6
+    assert np.array_equal(rec.targets, np.eye(10)[rec.targets.argmax(1)])
+    assert report["target_rel_error_max"] == 0.0
+
+
+def test_float64_is_exact_and_the_error_bounds_hold():
+    data = lr.synthetic(30, 5, 2, random_state=3)
+    net = lr.ReLUNetwork([5, 6, 4, 2], bias=True)
+    rec = run(lr.NumpyLossOracle(net, data.inputs, data.targets), net)
+    found = lr.evaluation.match(rec.inputs, data.inputs, tau=1e-6)
+    error = np.linalg.norm(rec.inputs[found.recovered] - data.inputs[found.truth], axis=1)
+    assert lr.evaluate(rec, data.inputs, data.targets)["input_rel_error_max"] < 1e-12
+    assert np.all(error <= rec.stats.input_error_bounds[found.recovered])
+
+
+def test_duplicates_come_back_once_with_their_multiplicity():
+    data = lr.synthetic(20, 5, 2, random_state=4)
+    x, y = np.vstack([data.inputs, data.inputs[:1]]), np.vstack([data.targets, data.targets[:1]])
+    net = lr.ReLUNetwork([5, 8, 4, 2], bias=True)
+    rec = run(lr.NumpyLossOracle(net, x, y, dtype="float32"), net)
+    assert rec.n_samples == 20 and sorted(rec.stats.multiplicity)[-1] == 2
+    assert lr.evaluate(rec, x, y)["precision"] == 1.0
+
+
+def test_noise_costs_precision_not_confidence():
+    data = lr.synthetic(30, 5, 2, random_state=5)
+    net = lr.ReLUNetwork([5, 8, 4, 2], bias=True)
+    oracle = NoisyLoss(lr.NumpyLossOracle(net, data.inputs, data.targets, dtype="float32"), 1e-4)
+    rec = run(oracle, net)
+    report = lr.evaluate(rec, data.inputs, data.targets, tau=1e-4)
+    assert report["precision"] == 1.0 and report["recall"] >= 0.9
+
+
+def test_the_method_is_the_one_the_architecture_allows_and_said():
+    data = lr.synthetic(10, 4, 2, random_state=6)
+    hat_net = lr.ReLUNetwork([4, 5, 2], bias=True)  # one hidden layer
+    rec = run(lr.NumpyLossOracle(hat_net, data.inputs, data.targets), hat_net)
+    assert rec.stats.method == "hat"
+    with pytest.raises(ConfigurationError, match="two hidden layers"):
+        run(lr.NumpyLossOracle(hat_net, data.inputs, data.targets), hat_net, method="gates")
+    float32 = lr.NumpyLossOracle(hat_net, data.inputs, data.targets, dtype="float32")
+    with pytest.warns(lr.errors.LossreconWarning, match="the hat reads float64"):
+        lr.attacks.chosen_weights(float32, hat_net)
