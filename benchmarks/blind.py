@@ -1,4 +1,4 @@
-"""Issue 6's targets for the blind attack (architecture unknown), measured in one run.
+"""The targets for the blind attack (architecture unknown), measured in one run.
 
 For each network, M and seed: recall@1e-6 of the inputs up to scale, whether the widths
 and depth came out exactly, queries (total and per phase), floor_ratio, overhead_ratio

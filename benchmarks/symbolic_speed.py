@@ -1,4 +1,4 @@
-"""Issue 4's speed target: every virtual polynomial of a 3-3-3-1 network, each factorized.
+"""The symbolic core's speed: every virtual polynomial of a 3-3-3-1 network, factorized.
 
 Times FLINT (python-flint) and sympy on the same polynomials in one run and writes
 benchmarks/results/symbolic_speed.json. Target: under 10 s with the faster backend.

@@ -38,7 +38,8 @@ class RunStats:
     ``weight_decay``: the regularizer strength fitted, where the attack fits it.
     Loss matching: ``relative_misfit``.
 
-    ``checks_failed``: samples read but left out because their check failed.
+    ``checks_failed``: samples read but left out because their check failed; ``grid``: the
+    step the inputs were snapped to (``snap=True``), None when they lie on none.
 
     Per recovered sample (arrays of length M', in the order of ``inputs``):
     ``residuals`` (the consistency check each passed), ``input_error_bounds`` (a bound on
@@ -67,6 +68,7 @@ class RunStats:
     weight_decay: float | None = None
     relative_misfit: float | None = None
     checks_failed: int | None = None
+    grid: float | None = None
     residuals: np.ndarray | None = None
     input_error_bounds: np.ndarray | None = None
     multiplicity: np.ndarray | None = None

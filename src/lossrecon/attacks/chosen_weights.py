@@ -40,6 +40,8 @@ from lossrecon.attacks.gates import gated_read, gates_fit
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
+from lossrecon.grid import detect_grid
+from lossrecon.grid import snap as snap_to
 from lossrecon.network import ReLUNetwork, as_network
 from lossrecon.oracle.counting import CountingOracle
 from lossrecon.oracle.protocol import (
@@ -664,6 +666,7 @@ def chosen_weights(
     reduction: str | None = None,
     n_samples: int | None = None,
     method: str = "auto",
+    snap: bool = False,
     random_state: int | np.random.Generator | None = 0,
     progress: Progress | None = None,
     **activation_params: Any,
@@ -683,7 +686,9 @@ def chosen_weights(
       exact on a float64 squared loss; ``reduction`` and ``n_samples`` override what the
       oracle declares (with "mean", M fixes the scale).
 
-    ``progress(phase, queries, samples)`` is called as the attack goes. Returns exact
+    ``snap`` rounds the inputs to the coarsest grid 1/q they all lie on, if any
+    (``stats.grid``; digits: 1/16). ``progress(phase, queries, samples)`` is called as the
+    attack goes. Returns exact
     inputs and labels (``scale_known``; cross-entropy labels as one-hot rows);
     ``stats`` holds the checks, the warnings and, with biases, each sample's
     multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
@@ -702,7 +707,8 @@ def chosen_weights(
     rng = np.random.default_rng(random_state)
     declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
     if method != "hat" and unfit is None:
-        return _through_gates(CountingOracle(oracle, budget), net, declared, rng, progress)
+        rec = _through_gates(CountingOracle(oracle, budget), net, declared, rng, progress)
+        return _snapped(rec) if snap else rec
     if declared.loss == "cross_entropy":
         raise ConfigurationError(
             "the oracle's loss is 'cross_entropy', which only exact gates read, and "
@@ -718,7 +724,16 @@ def chosen_weights(
             f"the hat reads float64 losses, the oracle computes in {declared.dtype}; "
             f"exact gates would read it, but {unfit}"
         )
-    return attack.run()
+    rec = attack.run()
+    return _snapped(rec) if snap else rec
+
+
+def _snapped(rec: Reconstruction) -> Reconstruction:
+    """The inputs on the grid they lie on, when there is one (``stats.grid``)."""
+    rec.stats.grid = detect_grid(rec.inputs)
+    if rec.stats.grid is not None:
+        rec.inputs = snap_to(rec.inputs, rec.stats.grid)
+    return rec
 
 
 def _through_gates(
@@ -775,15 +790,20 @@ def _target(
     """The loss kind, the client's arithmetic and the digits its answers are rounded to:
     declared, or read off the answers (the loss at w = 0 is exactly M log d or log d for
     cross-entropy; a float32 loss is a float32 number; a rounded one has few digits)."""
-    probe = np.vstack([np.zeros(net.n_params), net.random_weights(8, random_state=rng)])
+    zeros = 4
+    probe = np.vstack([np.zeros((zeros, net.n_params)), net.random_weights(8, random_state=rng)])
     answers = ask(probe, "target")
     dtype = declared.dtype or detect_dtype(answers)
-    digits = decimal_digits(answers[1:])
-    resolution = max(ROUNDOFF[dtype], 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits))
+    digits = decimal_digits(answers[zeros:])
+    at_zero = answers[:zeros]
+    noise = float(np.std(at_zero) / max(abs(float(np.median(at_zero))), 1e-300))
+    resolution = max(
+        64 * ROUNDOFF[dtype], 0.0 if digits is None else 10.0 ** (1 - digits), 8 * noise
+    )
     loss: str | None = declared.loss
     if loss is None:
-        ratio = answers[0] / np.log(net.n_outputs)
-        whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= 64 * resolution * ratio
+        ratio = float(np.median(at_zero)) / np.log(net.n_outputs)
+        whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= resolution * ratio
         loss = "cross_entropy" if whole and net.n_outputs >= 2 else "squared"
     return loss, dtype, digits
 

@@ -47,14 +47,18 @@ from lossrecon.precision import ROUNDOFF
 __all__ = ["GateRouter", "GatedResult", "gated_read", "gates_fit"]
 
 _GATE = 1e9  # Γ times a direction's range over the in-window value: margins 1e-9 of it
+_CONFIDENT = 0.05  # the largest error bound, relative to the input, of a sample returned
 _LEVELS = 100  # chart levels at most
+_CHART_BUDGET = 40  # splits per window found, at most, before the chart gives up
 _COUNT_TOL = 0.25  # a count this far from an integer means a boundary cut a sample
 _SPACING = 64.0  # logit gap between classes (e^-64 is below every format's resolution)
 _DOMINANCE = 1e4  # the isolated sample's share over everything else, in reading queries
 _NORM_ROWS = 30  # random rows at most in a norm query
+_DERIVED = 0.05  # a derived share may be off by this share of one sample's, no more
 _REPEATS = 8  # answers at w = 0 that measure the noise of the answers
 _KAPPA_WINDOWS = 8  # single-sample windows asked again for the loss's factor
 _CONFIRM = 4  # windows of equal share that confirm it is one sample's (M unknown)
+_LEAST_SHARE = 1e-3  # the smallest bound R on -a_k, relative to the sample's norm
 _RETRIES = 6  # readings of a coordinate past its bound, each with an 8x larger bound
 
 
@@ -120,12 +124,15 @@ class _Window:
     lo: list[float]
     hi: list[float]
     share: float = 0.0
+    error: float = 0.0  # how far off ``share`` may be: rounding of every answer behind it
 
     def narrowed(self, lo: float, hi: float) -> _Window:
         return _Window(self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi])
 
     def deeper(self, direction: int, lo: float, hi: float) -> _Window:
-        return _Window([*self.dirs, direction], [*self.lo, lo], [*self.hi, hi], self.share)
+        return _Window(
+            [*self.dirs, direction], [*self.lo, lo], [*self.hi, hi], self.share, self.error
+        )
 
     @property
     def width(self) -> float:
@@ -167,9 +174,8 @@ class _Gated:
         self.loss = loss
         self.dtype = dtype
         self.roundoff = ROUNDOFF[dtype]
-        self.answer_roundoff = self.roundoff
-        if digits is not None:
-            self.answer_roundoff = max(self.roundoff, 0.5 * 10.0 ** (1 - digits))
+        self.decimal = 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits)
+        self.answer_roundoff = max(self.roundoff, self.decimal)
         self.rng = rng
         self.n, self.d = net.n_inputs, net.n_outputs
         self.dirs: list[np.ndarray] = []
@@ -268,17 +274,22 @@ class _Gated:
         span = self.ranges[top_dir]
         top = _Window([top_dir], [-span], [span])
         top.share = float(self.shares([top])[0])
-        if not top.share > self.floor(top.share):
+        top.error = self.floor(top.share)
+        if not top.share > top.error:
             self.warnings.append("no sample's share shows in the loss: nothing to read")
             return []
         known = n_samples is not None
         if n_samples is not None:
             self.unit = top.share / n_samples
         leaves = [top]
+        spent = 0
         for _ in range(_LEVELS):
-            if len(leaves) > 1 or known:
-                self.unit = min(self.unit, *(w.share for w in leaves))
-            agreeing = sum(abs(w.share - self.unit) <= 0.01 * self.unit for w in leaves)
+            # One sample's share: the smallest share known to a tenth of itself.
+            precise = [w.share for w in leaves if w.error <= 0.1 * w.share]
+            if (len(leaves) > 1 or known) and precise:
+                self.unit = min(self.unit, *precise)
+            slack = max(0.01, *(3.0 * w.error / w.share for w in leaves))
+            agreeing = sum(abs(w.share - self.unit) <= slack * self.unit for w in leaves)
             self.confirmed = known or agreeing >= _CONFIRM
             todo = [
                 w
@@ -287,11 +298,21 @@ class _Gated:
             ]
             if not todo:
                 break
+            if spent > _CHART_BUDGET * max(len(leaves), 1) + 1000:
+                self.warnings.append(
+                    "the chart does not settle (noisy answers?): reading the windows it has"
+                )
+                break
             rest = [w for w in leaves if not any(w is t for t in todo)]
+            spent += len(todo)
             leaves = rest + self.split(todo)
         else:
             self.warnings.append(f"windows were still unsplit after {_LEVELS} levels")
         return self.settle(leaves)
+
+    def unit_guess(self, w: _Window) -> float:
+        """One sample's share as far as known (the window's own while none is known)."""
+        return self.unit if np.isfinite(self.unit) else w.share
 
     def floor(self, share: float) -> float:
         """The share below which a window holds nothing: rounding and noise of the loss."""
@@ -301,13 +322,15 @@ class _Gated:
     def resolution(self) -> float:
         """The relative error of an answer that still counts as nothing: 64 unit roundoffs
         of the format, or 8 times the measured noise."""
-        return max(64.0 * self.answer_roundoff, 8.0 * self.noise)
+        return max(64.0 * self.roundoff, 2.0 * self.decimal, 8.0 * self.noise)
 
     def splittable(self, w: _Window) -> bool:
-        """Wider than the client's rounding of w·a, or room for another direction."""
+        """Wider than the client's rounding of w·a, or room for another direction (when
+        the window's count is precise enough to say it holds several)."""
         if w.width > 64.0 * self.roundoff * self.ranges[w.dirs[-1]]:
             return True
-        return len(w.dirs) < 2 and 2 * (len(w.dirs) + 1) + 2 <= self.router.rows
+        room = len(w.dirs) < 2 and 2 * (len(w.dirs) + 1) + 2 <= self.router.rows
+        return room and w.error <= 0.25 * self.unit_guess(w)
 
     def split(self, windows: list[_Window]) -> list[_Window]:
         """Split every window near its middle, all in one batch (a window below the
@@ -326,12 +349,22 @@ class _Gated:
             cut = 0.5 * (w.lo[-1] + w.hi[-1]) + 1e-3 * w.width * self.rng.uniform(-1.0, 1.0)
             lefts.append(w.narrowed(w.lo[-1], cut))
             rights.append(w.narrowed(cut, w.hi[-1]))
-        for left, share in zip(lefts, self.shares(lefts), strict=True):
-            left.share = float(share)
+        # A right half is the parent's share minus the left's, unless the parent's own
+        # error would then blur a count: then it is asked too.
+        coarse = [
+            r for p, r in zip(wide, rights, strict=True) if p.error > _DERIVED * self.unit_guess(p)
+        ]
+        asked = lefts + coarse
+        for window, share in zip(asked, self.shares(asked), strict=True):
+            window.share = float(share)
+            window.error = self.floor(window.share)
         for parent, left, right in zip(wide, lefts, rights, strict=True):
-            right.share = parent.share - left.share
-            floor = max(self.floor(parent.share), 0.25 * self.unit if self.confirmed else 0.0)
-            children += [c for c in (left, right) if c.share > floor]
+            if not any(right is r for r in coarse):
+                right.share = parent.share - left.share
+                right.error = parent.error + left.error
+            for child in (left, right):
+                if child.share > max(child.error, 0.25 * self.unit if self.confirmed else 0.0):
+                    children.append(child)
         return children
 
     def settle(self, windows: list[_Window]) -> list[_Window]:
@@ -400,10 +433,13 @@ class _Gated:
             s = _DOMINANCE * max(self.closed / self.kappa_, 1.0) / count / u_scale
             out[np.arange(k), self.other[pick]] = s
         delta = self.query(windows, extra, mix, gamma, out, phase)
-        su = self.su(delta, count, label)
-        error = max(8.0 * self.answer_roundoff, 4.0 * self.noise)
+        error = max(8.0 * self.roundoff, 2.0 * self.decimal, 4.0 * self.noise)
         error = error * (abs(self.closed) + np.abs(delta))
-        su_hi = self.su(delta + error, count, label)
+        # No share at all is u = 0 (the other root of the squared loss's quadratic, su =
+        # 2 b_0, is what the dominant output scale rules out).
+        nothing = np.abs(delta) <= error
+        su = np.where(nothing, 0.0, self.su(delta, count, label))
+        su_hi = np.where(nothing, 0.0, self.su(delta + error, count, label))
         return su / s, np.abs(su_hi - su) / s
 
     def read_labels(self) -> None:
@@ -421,9 +457,12 @@ class _Gated:
                 delta = self.query(windows, extra, mix, gamma, out, "labels")
                 self.labels[:, m] = (s - delta / (count * self.kappa_ * s)) / 2.0
             return
-        beta = _SPACING * np.arange(self.d)[::-1]
+        # Logits spaced by _SPACING times a scale that keeps the answers' noise a small
+        # share of one spacing.
+        spread = max(1.0, 16.0 * max(self.noise, self.answer_roundoff) * self.closed / self.kappa_)
+        beta = spread * _SPACING * np.arange(self.d)[::-1]
         delta = self.query(windows, extra, mix, gamma, np.tile(beta, (k, 1)), "labels")
-        position = (delta / (count * self.kappa_) + np.log(self.d)) / _SPACING
+        position = (delta / (count * self.kappa_) + np.log(self.d)) / (spread * _SPACING)
         self.classes = np.round(position).astype(int)
         self.class_ok = (np.abs(position - self.classes) < 0.1) & (self.classes >= 0)
         self.class_ok &= self.classes < self.d
@@ -441,19 +480,27 @@ class _Gated:
         extra = np.tile(rows, (k, 1, 1))
         mix = np.full((k, j), 1.0 / (j * scale))
         u_scale = 1.0 / np.sqrt(2.0 * np.pi * self.n)
-        u, _ = self.read_values(np.arange(k), extra, mix, np.zeros(k), u_scale, "norms")
+        u, du = self.read_values(np.arange(k), extra, mix, np.zeros(k), u_scale, "norms")
+        self.norm_rows, self.norm_mix, self.norm_u, self.norm_du = rows, mix[0, 0], u, du
         return np.sqrt(2.0 * np.pi) * u * scale
 
     def read_inputs(self, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every coordinate as u = 1 + a_k / R, re-read with a larger R past the bound."""
         k = len(self.windows)
         fallback = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
-        bound = np.where(norms > 0, norms, fallback) * min(1.0, 4.0 / np.sqrt(self.n))
+        scale = np.where(norms > 0, norms, fallback)
+        # R = share * scale: at first what a dense vector's coordinates need, then 1.2 times the
+        # most negative coordinate seen so far (relative to its sample's scale): data that
+        # are never negative (images) are read with R near 0, at full relative precision.
+        share = min(1.0, 4.0 / np.sqrt(self.n))
         inputs = np.zeros((k, self.n))
         errors = np.zeros((k, self.n))
         for coordinate in range(self.n):
+            if coordinate:
+                seen = -np.nanmin(inputs[:, :coordinate] / scale[:, None])
+                share = min(1.0, max(1.2 * seen, _LEAST_SHARE))
             todo = np.arange(k)
-            radius = bound.copy()
+            radius = share * scale
             for attempt in range(_RETRIES):
                 if not len(todo):
                     break
@@ -484,6 +531,17 @@ class _Gated:
         """Whether each recovered input projects into its windows, with the client's
         rounding of the rows and the inputs' error bounds."""
         ok = np.all(np.isfinite(inputs), axis=1)
+        # The norm query's value, predicted from the inputs read, must match what it was.
+        # Its rows as the client rounds them; its own rounding of r·a is part of the slack.
+        rows = self.norm_rows.astype(self.dtype_np).astype(np.float64)
+        a = np.nan_to_num(inputs)
+        predicted = self.norm_mix * np.maximum(a @ rows.T, 0.0).sum(1)
+        size = self.norm_mix * np.linalg.norm(rows, axis=1).sum() * np.linalg.norm(a, axis=1)
+        rounding = 8.0 * self.roundoff * np.sqrt(self.n) * size
+        reach = (
+            size * np.linalg.norm(errors, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
+        )
+        ok &= np.abs(predicted - self.norm_u) <= 4.0 * (self.norm_du + reach) + rounding
         for i, w in enumerate(windows):
             if not ok[i]:
                 continue
@@ -525,6 +583,9 @@ class _Gated:
         ok = self.check(windows, inputs, errors)
         if self.loss == "cross_entropy":
             ok &= self.class_ok
+        # A sample whose error bound is a sizeable share of itself is not returned as read.
+        norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
+        ok &= np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300)
         failed = int((~ok).sum())
         if failed:
             self.warnings.append(f"{failed} samples failed their check and are left out")
