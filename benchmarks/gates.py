@@ -7,8 +7,10 @@ precision, median relative error of the inputs, the share exact after snapping t
 grid the attack detects, labels (classes right or relative error), floor_ratio =
 queries / (M (n + 1)), and whether each stated error bound held.
 
-    python benchmarks/gates.py            # all cases (a few minutes)
-    python benchmarks/gates.py --quick    # 300 digits, small Gaussian set
+    python benchmarks/gates.py            # all 1797 digits, 500 Gaussian samples (~30 min)
+    python benchmarks/gates.py --quick    # 300 digits, 100 Gaussian samples (2 minutes)
+
+Behind defenses the target is 300 digits in both runs.
 """
 
 from __future__ import annotations
@@ -135,15 +137,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 digits, a small Gaussian set")
     args = parser.parse_args()
-    digits = lr.load_dataset("digits", n_samples=300 if args.quick else None)
+    small = lr.load_dataset("digits", n_samples=300)
+    digits = small if args.quick else lr.load_dataset("digits")
     normal = gaussian(100 if args.quick else 500, 100, 2)
     cases = []
     for dtype in ("float32", "float64"):
         cases.append(case("digits", digits, "cross_entropy", dtype))
-        cases.append(case("digits", digits, "squared", dtype))
-        cases.append(case("gaussian", normal, "squared", dtype))
+        if args.quick or dtype == "float32":
+            cases.append(case("digits", digits, "squared", dtype))
+            cases.append(case("gaussian", normal, "squared", dtype))
     for defense in (("noise", 1e-4), ("noise", 1e-2), ("rounding", 6), ("rounding", 4)):
-        cases.append(case("digits", digits, "cross_entropy", "float32", defense))
+        cases.append(case("digits", small, "cross_entropy", "float32", defense))
     rows = [
         "| case | loss | dtype | defense | recall | recall@1e-3 | precision | input err "
         "| exact | labels | floor_ratio | bound held |",
