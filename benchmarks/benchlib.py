@@ -1,19 +1,39 @@
 """What the benchmark scripts share: an oracle wrapper that adds up the wall time of the
-oracle's own answers (so an attack's overhead is a ratio measured in one run), and
-writing results as JSON and Markdown into benchmarks/results/."""
+oracle's own answers (so an attack's overhead is a ratio measured in one run), an attack
+run timed with its warnings kept, and writing results as JSON and a Markdown table into
+benchmarks/results/."""
 
 from __future__ import annotations
 
 import json
 import platform
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lossrecon.oracle import OracleWrapper
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def timed(run: Callable[[], Any]) -> tuple[Any, float, list[str]]:
+    """run()'s result, its wall time in seconds and the warnings it emitted."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run()
+    return result, time.perf_counter() - start, [str(w.message) for w in caught]
+
+
+def table(columns: Sequence[tuple[str, Callable[[dict], object]]], cases: list[dict]) -> str:
+    """A Markdown table: one row a case, one column a (header, cell of the case) pair."""
+    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(cell(c)) for _, cell in columns) + " |" for c in cases]
+    return "\n".join(lines) + "\n"
 
 
 def save(stem: str, cases: list[dict], table: str) -> None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import warnings
 
-from benchlib import TimedOracle, save
+from benchlib import TimedOracle, save, table, timed
 
 import lossrecon as lr
 
@@ -28,11 +27,7 @@ def run_case(widths: list[int], m: int, seed: int) -> dict:
     data = lr.synthetic(m, widths[0], widths[-1], random_state=seed)
     net = lr.ReLUNetwork(widths)
     oracle = TimedOracle(lr.NumpyLossOracle(net, data.inputs, data.targets))
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = lr.attacks.blind(oracle, exact=True, random_state=seed)
-    seconds = time.perf_counter() - start
+    rec, seconds, caught = timed(lambda: lr.attacks.blind(oracle, exact=True, random_state=seed))
     report = lr.evaluate(rec, data.inputs, data.targets)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -62,29 +57,28 @@ def run_case(widths: list[int], m: int, seed: int) -> dict:
         "chosen_queries": chosen.queries,
         "chosen_recall": chosen_report["recall"],
         "chosen_floor_ratio": chosen_report["floor_ratio"],
-        "warnings": [str(w.message) for w in caught],
+        "warnings": caught,
     }
     print(json.dumps({k: v for k, v in result.items() if k != "warnings"}))
     return result
 
 
-def markdown(cases: list[dict]) -> str:
-    lines = [
-        "| widths | N | M | seed | widths exact | recall | precision | queries "
-        "| architecture | inputs | floor_ratio | overhead_ratio | chosen queries "
-        "| chosen recall |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in cases:
-        lines.append(
-            f"| {'-'.join(map(str, c['widths']))} | {c['N']} | {c['M']} | {c['seed']} "
-            f"| {'yes' if c['widths_exact'] else 'NO: ' + str(c['widths_found'])} "
-            f"| {c['recall']:.3f} | {c['precision']:.3f} | {c['queries']:,} "
-            f"| {c.get('queries_architecture', 0):,} | {c.get('queries_inputs', 0):,} "
-            f"| {c['floor_ratio']:.0f} | {c['overhead_ratio']:.2f} "
-            f"| {c['chosen_queries']:,} | {c['chosen_recall']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
+COLUMNS = [
+    ("widths", lambda c: "-".join(map(str, c["widths"]))),
+    ("N", lambda c: c["N"]),
+    ("M", lambda c: c["M"]),
+    ("seed", lambda c: c["seed"]),
+    ("widths exact", lambda c: "yes" if c["widths_exact"] else f"NO: {c['widths_found']}"),
+    ("recall", lambda c: f"{c['recall']:.3f}"),
+    ("precision", lambda c: f"{c['precision']:.3f}"),
+    ("queries", lambda c: f"{c['queries']:,}"),
+    ("architecture", lambda c: f"{c.get('queries_architecture', 0):,}"),
+    ("inputs", lambda c: f"{c.get('queries_inputs', 0):,}"),
+    ("floor_ratio", lambda c: f"{c['floor_ratio']:.0f}"),
+    ("overhead_ratio", lambda c: f"{c['overhead_ratio']:.2f}"),
+    ("chosen queries", lambda c: f"{c['chosen_queries']:,}"),
+    ("chosen recall", lambda c: f"{c['chosen_recall']:.3f}"),
+]
 
 
 def main() -> None:
@@ -101,7 +95,7 @@ def main() -> None:
         for seed in seeds
     ]
     stem = "blind" + ("_quick" if args.quick else "")
-    save(stem, cases, markdown(cases))
+    save(stem, cases, table(COLUMNS, cases))
 
 
 if __name__ == "__main__":

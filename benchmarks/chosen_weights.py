@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-import warnings
 
-from benchlib import TimedOracle, save
+from benchlib import TimedOracle, save, table, timed
 
 import lossrecon as lr
 
@@ -25,11 +23,9 @@ import lossrecon as lr
 def run_case(name: str, data: lr.Dataset, widths: list[int], seed: int = 0) -> dict:
     net = lr.ReLUNetwork(widths)
     oracle = TimedOracle(lr.NumpyLossOracle(net, data.inputs, data.targets))
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = lr.attacks.chosen_weights(oracle, widths, random_state=seed)
-    seconds = time.perf_counter() - start
+    rec, seconds, caught = timed(
+        lambda: lr.attacks.chosen_weights(oracle, widths, random_state=seed)
+    )
     report = lr.evaluate(rec, data.inputs, data.targets)
     result = {
         "case": name,
@@ -46,7 +42,7 @@ def run_case(name: str, data: lr.Dataset, widths: list[int], seed: int = 0) -> d
         "attack_seconds": seconds,
         "oracle_seconds": oracle.seconds,
         "overhead_ratio": seconds / oracle.seconds,
-        "warnings": [str(w.message) for w in caught],
+        "warnings": caught,
     }
     print(json.dumps({k: v for k, v in result.items() if k != "warnings"}))
     return result
@@ -72,20 +68,17 @@ def grid_cases() -> list[dict]:
     return cases
 
 
-def markdown(cases: list[dict]) -> str:
-    lines = [
-        "| case | widths | M | n | recall | input err (median) | label err (median) "
-        "| floor_ratio | overhead_ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in cases:
-        lines.append(
-            f"| {c['case']} | {'-'.join(map(str, c['widths']))} | {c['M']} | {c['n']} "
-            f"| {c['recall']:.4f} | {c['input_rel_error_median']:.1e} "
-            f"| {c['target_rel_error_median']:.1e} | {c['floor_ratio']:.3f} "
-            f"| {c['overhead_ratio']:.2f} |"
-        )
-    return "\n".join(lines) + "\n"
+COLUMNS = [
+    ("case", lambda c: c["case"]),
+    ("widths", lambda c: "-".join(map(str, c["widths"]))),
+    ("M", lambda c: c["M"]),
+    ("n", lambda c: c["n"]),
+    ("recall", lambda c: f"{c['recall']:.4f}"),
+    ("input err (median)", lambda c: f"{c['input_rel_error_median']:.1e}"),
+    ("label err (median)", lambda c: f"{c['target_rel_error_median']:.1e}"),
+    ("floor_ratio", lambda c: f"{c['floor_ratio']:.3f}"),
+    ("overhead_ratio", lambda c: f"{c['overhead_ratio']:.2f}"),
+]
 
 
 def main() -> None:
@@ -95,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = grid_cases() if args.grid else main_cases(args.quick)
     stem = "chosen_weights" + ("_grid" if args.grid else "") + ("_quick" if args.quick else "")
-    save(stem, cases, markdown(cases))
+    save(stem, cases, table(COLUMNS, cases))
 
 
 if __name__ == "__main__":

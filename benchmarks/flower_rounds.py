@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchlib import save
+from benchlib import save, table
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "flower_digits"
 
@@ -47,6 +47,18 @@ def run(engine: str, samples: int, queries_per_round: int) -> dict:
     return {"engine": engine, **report}
 
 
+COLUMNS = [
+    ("engine", lambda c: c["engine"]),
+    ("samples", lambda c: c["samples_per_client"]),
+    ("queries/round", lambda c: c["queries_per_round"]),
+    ("rounds", lambda c: c["rounds"]),
+    ("queries", lambda c: c["queries_per_client"]),
+    ("s/round", lambda c: f"{c['seconds_per_round']:.3f}"),
+    ("s/query", lambda c: f"{c['seconds_per_query']:.3f}"),
+    ("recall", lambda c: c["recall_per_client"]),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -56,17 +68,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     cases = [run(*case) for case in CASES if not args.quick or case[0] == "simulation"]
-    rows = [
-        "| engine | samples | queries/round | rounds | queries | s/round | s/query | recall |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for c in cases:
-        rows.append(
-            f"| {c['engine']} | {c['samples_per_client']} | {c['queries_per_round']} "
-            f"| {c['rounds']} | {c['queries_per_client']} | {c['seconds_per_round']:.3f} "
-            f"| {c['seconds_per_query']:.3f} | {c['recall_per_client']} |"
-        )
-    save("flower_rounds_quick" if args.quick else "flower_rounds", cases, "\n".join(rows) + "\n")
+    save("flower_rounds_quick" if args.quick else "flower_rounds", cases, table(COLUMNS, cases))
 
 
 if __name__ == "__main__":

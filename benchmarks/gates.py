@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import time
-import warnings
 
 import numpy as np
 import torch
-from benchlib import save
+from benchlib import save, table, timed
 
 import lossrecon as lr
 from lossrecon.evaluation import match
@@ -71,11 +69,7 @@ def case(
             NoisyLoss(oracle, strength) if kind == "noise" else RoundedLoss(oracle, int(strength))
         )
     counted = lr.CountingOracle(Undeclared(oracle))
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = lr.attacks.chosen_weights(counted, widths, bias=True)
-    seconds = time.perf_counter() - start
+    rec, seconds, caught = timed(lambda: lr.attacks.chosen_weights(counted, widths, bias=True))
     report = lr.evaluate(rec, data.inputs, data.targets)
     step = detect_grid(rec.inputs)  # what snap=True does
     snapped = rec.inputs if step is None else snap(rec.inputs, step)
@@ -112,7 +106,7 @@ def case(
         "queries_by_phase": rec.stats.queries_by_phase,
         "checks_failed": rec.stats.checks_failed,
         "seconds": seconds,
-        "warnings": sorted({str(w.message) for w in caught}),
+        "warnings": sorted(set(caught)),
     }
     print(json.dumps({k: v for k, v in result.items() if k != "warnings"}))
     return result
@@ -133,6 +127,22 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+COLUMNS = [
+    ("case", lambda c: f"{c['case']} (M={c['M']})"),
+    ("loss", lambda c: c["loss"]),
+    ("dtype", lambda c: c["dtype"]),
+    ("defense", lambda c: c["defense"] or "—"),
+    ("recall", lambda c: _fmt(c["recall"], ".4f")),
+    ("recall@1e-3", lambda c: _fmt(c["recall@1e-3"], ".4f")),
+    ("precision", lambda c: _fmt(c["precision"], ".4f")),
+    ("input err", lambda c: _fmt(c["input_rel_error_median"], ".1e")),
+    ("exact", lambda c: _fmt(c["exact_after_snapping"], ".3f")),
+    ("labels", lambda c: _fmt(c["labels"], ".3g")),
+    ("floor_ratio", lambda c: _fmt(c["floor_ratio"], ".3f")),
+    ("bound held", lambda c: _fmt(c["error_bound_held"], ".3f")),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 digits, a small Gaussian set")
@@ -148,20 +158,7 @@ def main() -> None:
             cases.append(case("gaussian", normal, "squared", dtype))
     for defense in (("noise", 1e-4), ("noise", 1e-2), ("rounding", 6), ("rounding", 4)):
         cases.append(case("digits", small, "cross_entropy", "float32", defense))
-    rows = [
-        "| case | loss | dtype | defense | recall | recall@1e-3 | precision | input err "
-        "| exact | labels | floor_ratio | bound held |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in cases:
-        rows.append(
-            f"| {c['case']} (M={c['M']}) | {c['loss']} | {c['dtype']} | {c['defense'] or '—'} "
-            f"| {_fmt(c['recall'], '.4f')} | {_fmt(c['recall@1e-3'], '.4f')} "
-            f"| {_fmt(c['precision'], '.4f')} | {_fmt(c['input_rel_error_median'], '.1e')} "
-            f"| {_fmt(c['exact_after_snapping'], '.3f')} | {_fmt(c['labels'], '.3g')} "
-            f"| {_fmt(c['floor_ratio'], '.3f')} | {_fmt(c['error_bound_held'], '.3f')} |"
-        )
-    save("gates_quick" if args.quick else "gates", cases, "\n".join(rows) + "\n")
+    save("gates_quick" if args.quick else "gates", cases, table(COLUMNS, cases))
 
 
 if __name__ == "__main__":

@@ -32,12 +32,11 @@ leave none at all; inputs of the same direction merge.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
+from lossrecon.attacks.contract import EARLY_STOPS, Progress, emit, stop_reason
 from lossrecon.errors import AttackError
 from lossrecon.geometry import (
     LineReading,
@@ -47,13 +46,11 @@ from lossrecon.geometry import (
     read_line,
 )
 from lossrecon.network import ReLUNetwork
+from lossrecon.oracle import protocol
 from lossrecon.oracle.counting import CountingOracle
-from lossrecon.oracle.protocol import reduction_scale, squared_loss_convention, validate_oracle
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["blind"]
-
-Progress = Callable[[str, int, int], None]
 
 _ARCH_SPAN = 10.0  # architecture lines cover t in ±_ARCH_SPAN RMS weights
 _WINDOW = 16  # kinks per architecture line whose full normals are measured
@@ -370,7 +367,7 @@ class _Attack:
             self.warnings.append(
                 "reduction 'mean' without n_samples: assuming M = the number of directions"
             )
-        kappa = reduction_scale(convention, n_samples or len(self.samples), d)
+        kappa = protocol.reduction_scale(convention, n_samples or len(self.samples), d)
         c = np.sqrt(np.maximum(gamma[pick], 0.0) / (2 * kappa))
         with np.errstate(divide="ignore", invalid="ignore"):
             labels = np.nan_to_num(beta[pick] / (2 * kappa * c[:, None]))
@@ -435,8 +432,8 @@ def blind(
     ``exact`` the attack knows when it has every sample). Failures follow
     :mod:`lossrecon.attacks.contract`: a spent budget returns what was found so far.
     """
-    validate_oracle(oracle)
-    convention, m = squared_loss_convention(oracle, "blind", reduction, n_samples)
+    protocol.validate_oracle(oracle)
+    convention, m = protocol.squared_loss_convention(oracle, "blind", reduction, n_samples)
     counted = CountingOracle(oracle, budget)
     attack = _Attack(counted, np.random.default_rng(random_state), progress, patience)
     widths: list[int] | None = None

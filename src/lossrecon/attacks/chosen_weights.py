@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from lossrecon.activations import Activation
-from lossrecon.attacks.contract import EARLY_STOPS, emit, stop_reason
+from lossrecon.attacks.contract import EARLY_STOPS, Progress, emit, stop_reason
 from lossrecon.attacks.gates import gated_read, gates_fit
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import ConfigurationError
@@ -55,8 +55,6 @@ from lossrecon.precision import ROUNDOFF, decimal_digits, detect_dtype
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
-
-Progress = Callable[[str, int, int], None]
 
 _SPAN = 1.25  # each chart line is read on [-_SPAN, _SPAN]; samples with |t| <= 1 stay
 _SAFETY = 0.25  # the perturbation uses this share of the room the bracket leaves

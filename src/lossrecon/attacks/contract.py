@@ -11,6 +11,8 @@
   a failed oracle (a lost client, a crash: :class:`~lossrecon.errors.OracleError`), or
   a loss whose kinks cannot be read (noise, rounding, a smooth activation). Then
   ``rec.stats.stopped`` says which ("budget", "oracle", "unreadable").
+- **Progress**: ``progress(phase, queries, samples)``, when given, is called as the
+  attack goes.
 - **Every warning** is recorded in ``rec.stats.warnings`` and emitted once, as a
   :class:`~lossrecon.errors.LossreconWarning`, when the attack returns.
 """
@@ -18,13 +20,15 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 from lossrecon.errors import BudgetExceeded, LossreconWarning, OracleError
 from lossrecon.reconstruction import RunStats, Stopped
 
-__all__ = ["EARLY_STOPS", "emit", "stop_reason"]
+__all__ = ["EARLY_STOPS", "Progress", "emit", "stop_reason"]
 
 EARLY_STOPS = (BudgetExceeded, OracleError)
+Progress = Callable[[str, int, int], None]
 
 
 def stop_reason(exc: Exception) -> Stopped:
