@@ -1,4 +1,4 @@
-"""Compare a reconstruction with the true training set (the metrics of DESIGN.md).
+"""Compare a reconstruction with the true training set (the metrics of docs/metrics.md).
 
 This is the only module that sees ground truth; attacks never import it.
 
