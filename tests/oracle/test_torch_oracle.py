@@ -6,6 +6,7 @@ from torch.nn.utils import parameters_to_vector
 
 import lossrecon as lr
 from lossrecon.errors import ConfigurationError
+from lossrecon.precision import ROUNDOFF, representable
 
 
 def model_and_net(bias, activation=nn.ReLU, name="relu", **params):
@@ -24,7 +25,7 @@ def model_and_net(bias, activation=nn.ReLU, name="relu", **params):
 def test_agrees_with_the_numpy_oracle_in_float64(rng, bias, activation, name, params):
     model, net = model_and_net(bias, activation, name, **params)
     x, y = rng.normal(size=(20, 5)), rng.normal(size=(20, 3))
-    theirs = lr.TorchLossOracle(model, torch.from_numpy(x), y)
+    theirs = lr.TorchLossOracle(model, torch.from_numpy(x), y, dtype="float64")
     ours = lr.NumpyLossOracle(net, x, y)
     W = net.random_weights(300, random_state=1)
     np.testing.assert_allclose(theirs(W), ours(W), rtol=1e-12)
@@ -35,7 +36,7 @@ def test_agrees_with_the_numpy_oracle_in_float64(rng, bias, activation, name, pa
 def test_mse_reductions(rng, reduction):
     model, _net = model_and_net(True)
     x, y = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
-    oracle = lr.TorchLossOracle(model, x, y, loss_fn=nn.MSELoss(reduction=reduction))
+    oracle = lr.TorchLossOracle(model, x, y, nn.MSELoss(reduction=reduction), dtype="float64")
     assert oracle.reduction == reduction
     w = parameters_to_vector(model.parameters()).detach().numpy()
     with torch.no_grad():
@@ -71,7 +72,7 @@ def test_other_losses_are_refused():
 def test_chosen_weights_attack_on_a_torch_model(rng):
     model, _ = model_and_net(True)
     x, y = rng.normal(size=(15, 5)), rng.normal(size=(15, 3))
-    oracle = lr.TorchLossOracle(model, x, y, loss_fn=nn.MSELoss(reduction="sum"))
+    oracle = lr.TorchLossOracle(model, x, y, nn.MSELoss(reduction="sum"), dtype="float64")
     rec = lr.attacks.chosen_weights(oracle, [5, 6, 3], bias=True)
     report = lr.evaluate(rec, x, y)
     assert report["recall"] == 1.0 and report["input_rel_error_max"] < 1e-8
@@ -81,7 +82,7 @@ def cross_entropy_oracle(rng, reduction="sum", m=12):
     model = nn.Sequential(nn.Linear(5, 6, bias=False), nn.ReLU(), nn.Linear(6, 3, bias=False))
     x, labels = rng.normal(size=(m, 5)), rng.integers(0, 3, size=m)
     loss_fn = nn.CrossEntropyLoss(reduction=reduction)
-    return lr.TorchLossOracle(model, x, labels, loss_fn=loss_fn), x, labels
+    return lr.TorchLossOracle(model, x, labels, loss_fn=loss_fn, dtype="float64"), x, labels
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
@@ -135,3 +136,20 @@ def test_cross_entropy_still_bends_at_every_samples_hyperplane_and_leaks_its_lab
         right = (line(np.array([t_i + 2 * h])) - line(np.array([t_i + h]))) / h
         expected = abs(q @ a) * (v.mean() - v[label])
         assert (right - left)[0] == pytest.approx(expected, rel=1e-3, abs=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_the_model_is_evaluated_in_its_own_dtype_and_left_unchanged(rng, dtype):
+    model, net = model_and_net(True)
+    model = model.to(getattr(torch, dtype))
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = rng.normal(size=(6, 5)), rng.normal(size=(6, 3))
+    oracle = lr.TorchLossOracle(model, x, y, nn.MSELoss())
+    W = net.random_weights(3, random_state=0)
+    answers = oracle(W)
+    assert oracle.dtype == dtype
+    assert representable(answers, dtype)
+    assert all(p.dtype == getattr(torch, dtype) for p in model.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    exact = lr.TorchLossOracle(model, x, y, nn.MSELoss(), dtype="float64")(W)
+    np.testing.assert_allclose(answers, exact, rtol=64 * ROUNDOFF[dtype])

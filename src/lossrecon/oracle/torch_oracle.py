@@ -5,7 +5,7 @@ order, which for a chain of ``nn.Linear`` layers is the package's one
 :class:`~lossrecon.layout.Layout`: :func:`model_layout` reads it off the model and the
 oracle splits weight vectors with it. A batch of K weight vectors is evaluated at once
 with ``torch.func.functional_call`` under ``torch.func.vmap``, in chunks, on a copy of the
-model in the dtype asked for; the model passed in is never changed.
+model in its own dtype (or the one asked for); the model passed in is never changed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout
 from lossrecon.optional import require
-from lossrecon.oracle.protocol import DeclaredOracle, LossConvention, reduction_scale
+from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention, reduction_scale
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "model_layout"]
 
@@ -74,7 +74,9 @@ class TorchLossOracle(DeclaredOracle):
         says which kind ("squared" or "cross_entropy"): the attacks need a squared loss
         and refuse the other (docs/targets.md says what cross-entropy still leaks).
     dtype:
-        "float64" (default) or "float32".
+        the arithmetic the loss is evaluated in: by default the model's own (a PyTorch
+        model is float32 unless made otherwise), or "float64", "float32", "float16",
+        "bfloat16"; a copy of the model is cast, the model passed in is left as it is.
     chunk:
         weight vectors evaluated per vmap call.
     """
@@ -85,7 +87,7 @@ class TorchLossOracle(DeclaredOracle):
         inputs: object,
         targets: object,
         loss_fn: object | None = None,
-        dtype: str = "float64",
+        dtype: str | None = None,
         chunk: int = 256,
         extra_modules: Iterable[str] = (),
     ) -> None:
@@ -101,8 +103,11 @@ class TorchLossOracle(DeclaredOracle):
                     f"layer {kind}{where} is not supported: the attacks model networks of "
                     f"{', '.join(SUPPORTED_MODULES)} (pass extra_modules to vouch for others)"
                 )
-        if dtype not in ("float64", "float32"):
-            raise ConfigurationError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        if dtype is None:
+            first = next(iter(model.parameters()), None)
+            dtype = "float32" if first is None else str(first.dtype).removeprefix("torch.")
+        if dtype not in DTYPES:
+            raise ConfigurationError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self._dtype = getattr(torch, dtype)
         loss, reduction = self._loss_kind(torch, loss_fn)
         x, y = training_arrays(inputs, targets)
