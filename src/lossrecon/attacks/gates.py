@@ -230,21 +230,30 @@ class _Gated:
     def plain(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((k, 0, self.n)), np.zeros((k, 0))
 
-    def count_outputs(self) -> list[np.ndarray]:
-        """The pair of outputs (d,) whose shares add up to a label-free count."""
+    def count_outputs(self, scale: float = 1.0) -> list[np.ndarray]:
+        """The pair of outputs (d,) whose shares add up to a label-free count; ``scale``
+        multiplies both (cross-entropy: the logits' spacing)."""
         if self.loss == "squared":
             v = np.zeros(self.d)
-            v[0] = self.count_scale
+            v[0] = self.count_scale * scale
             return [v, -v]
-        beta = _SPACING * np.arange(self.d)[::-1]
+        beta = scale * _SPACING * np.arange(self.d)[::-1]
         return [beta, -beta]
 
-    def shares(self, windows: list[_Window], phase: str = "chart") -> np.ndarray:
+    def pair_share(self, scale: float = 1.0) -> float:
+        """One sample's share of a count pair, over κ."""
+        if self.loss == "squared":
+            return 2.0 * (self.count_scale * scale) ** 2
+        return scale * _SPACING * (self.d - 1) - 2.0 * np.log(self.d)
+
+    def shares(
+        self, windows: list[_Window], phase: str = "chart", scale: float = 1.0
+    ) -> np.ndarray:
         """Each window's share of the loss in a count pair."""
         extra, mix = self.plain(len(windows))
         gamma = np.ones(len(windows))
         total = np.zeros(len(windows))
-        for out in self.count_outputs():
+        for out in self.count_outputs(scale):
             total += self.query(windows, extra, mix, gamma, np.tile(out, (len(windows), 1)), phase)
         return total
 
@@ -392,10 +401,14 @@ class _Gated:
         windows (the chart's shares of most windows are differences, with their parents'
         rounding in them)."""
         singles = [w for w in windows if round(w.share / self.unit) == 1][:_KAPPA_WINDOWS]
-        unit = float(np.median(self.shares(singles, "kappa"))) if singles else self.unit
-        if self.loss == "squared":
-            return unit / (2.0 * self.count_scale**2)
-        return unit / (_SPACING * (self.d - 1) - 2.0 * np.log(self.d))
+        if not singles:
+            return self.unit / self.pair_share()
+        # Outputs scaled so that the sample's share outweighs the rest of the loss
+        # _DOMINANCE times: κ then carries the format's roundoff, not the closed loss's.
+        ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / self.unit
+        scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
+        unit = float(np.median(self.shares(singles, "kappa", scale)))
+        return unit / self.pair_share(scale)
 
     def su(self, delta: np.ndarray, count: np.ndarray, label: np.ndarray | None) -> np.ndarray:
         """s u from Δ: squared loss with o = s e_0 (label = b_0), or cross-entropy with o = s
