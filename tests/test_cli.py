@@ -181,3 +181,29 @@ def test_attack_resumes_from_its_journal(tmp_path):
     assert ", 0 asked" in " ".join(second.output.split())
     a, b = lr.Reconstruction.load(tmp_path / "a.npz"), lr.Reconstruction.load(tmp_path / "b.npz")
     np.testing.assert_array_equal(a.inputs, b.inputs)
+
+
+GATED_FILE = """
+import numpy as np
+import lossrecon as lr
+
+def oracle():
+    x = np.random.default_rng(6).integers(0, 17, size=(15, 6)).astype(float)
+    y = np.eye(3)[np.arange(15) % 3]
+    net = lr.ReLUNetwork([6, 8, 4, 3], bias=True)
+    return lr.NumpyLossOracle(net, x, y, reduction="mean", dtype="float32")
+"""
+
+
+def test_attack_through_gates_with_snapping(tmp_path):
+    source = tmp_path / "gated.py"
+    source.write_text(GATED_FILE)
+    out = tmp_path / "rec.npz"
+    arguments = ["attack", "--oracle", f"{source}:oracle", "--widths", "6,8,4,3", "--bias"]
+    arguments += ["--method", "gates", "--snap", "--out", str(out), "--quiet"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    rec = lr.Reconstruction.load(out)
+    assert rec.stats.method == "gates" and rec.stats.grid == 1.0
+    truth = np.random.default_rng(6).integers(0, 17, size=(15, 6)).astype(float)
+    assert sorted(map(tuple, rec.inputs)) == sorted(map(tuple, truth))

@@ -63,6 +63,12 @@ def attack(
     n_samples: Annotated[
         int | None, typer.Option(help="training-set size M, for the 'mean' reduction")
     ] = None,
+    method: Annotated[
+        str, typer.Option(help="auto, gates or hat (chosen weights; auto: what fits)")
+    ] = "auto",
+    snap: Annotated[
+        bool, typer.Option(help="round the inputs to the grid they lie on, if any")
+    ] = False,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     journal: Annotated[
         Path | None,
@@ -104,6 +110,8 @@ def attack(
                 budget=budget,
                 reduction=reduction,
                 n_samples=n_samples,
+                method=method,
+                snap=snap,
                 random_state=seed,
                 progress=progress,
                 **params,
