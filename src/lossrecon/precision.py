@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ROUNDOFF", "decimal_digits", "detect_dtype", "representable"]
+__all__ = ["ROUNDOFF", "answer_resolution", "decimal_digits", "detect_dtype", "representable"]
 
 ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 
@@ -37,6 +37,14 @@ def detect_dtype(values: np.ndarray) -> str:
         if representable(values, dtype):
             return dtype
     return "float64"
+
+
+def answer_resolution(dtype: str, digits: int | None, noise: float) -> float:
+    """The relative difference between two answers that still says nothing: 64 unit
+    roundoffs of the format, a unit in the last of ``digits`` decimal digits, or 8 times
+    the measured relative ``noise``, whichever is largest."""
+    decimal = 0.0 if digits is None else 10.0 ** (1 - digits)
+    return max(64.0 * ROUNDOFF[dtype], decimal, 8.0 * noise)
 
 
 def decimal_digits(values: np.ndarray, most: int = 12) -> int | None:

@@ -51,11 +51,12 @@ from lossrecon.oracle.protocol import (
     squared_loss_convention,
     validate_oracle,
 )
-from lossrecon.precision import ROUNDOFF, decimal_digits, detect_dtype
+from lossrecon.precision import answer_resolution, decimal_digits, detect_dtype
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
 
+_ZERO_REPEATS = 8  # answers at w = 0 in the probe of an undeclared target (its noise)
 _SPAN = 1.25  # each chart line is read on [-_SPAN, _SPAN]; samples with |t| <= 1 stay
 _SAFETY = 0.25  # the perturbation uses this share of the room the bracket leaves
 # The isolated sample's share of the loss is made this many times the chart loss: the
@@ -754,7 +755,7 @@ def _through_gates(
         return answers
 
     try:
-        stats.loss, stats.dtype, digits = _target(ask, net, declared, rng)
+        stats.loss, stats.dtype, digits, closed = _target(ask, net, declared, rng)
         if digits is not None:
             stats.warnings.append(f"the answers are rounded to {digits} significant digits")
         result = gated_read(
@@ -765,6 +766,7 @@ def _through_gates(
             rng=rng,
             n_samples=declared.n_samples,
             digits=digits,
+            closed=closed,
         )
         stats.warnings += result.warnings
         stats.multiplicity = result.multiplicity
@@ -784,26 +786,25 @@ def _target(
     net: ReLUNetwork,
     declared: LossConvention,
     rng: np.random.Generator,
-) -> tuple[str, str, int | None]:
-    """The loss kind, the client's arithmetic and the digits its answers are rounded to:
-    declared, or read off the answers (the loss at w = 0 is exactly M log d or log d for
-    cross-entropy; a float32 loss is a float32 number; a rounded one has few digits)."""
-    zeros = 4
+) -> tuple[str, str, int | None, np.ndarray]:
+    """The loss kind, the client's arithmetic, the digits its answers are rounded to and
+    the answers at w = 0: declared, or read off the answers (the loss at w = 0 is exactly
+    M log d or log d for cross-entropy; a float32 loss is a float32 number; a rounded one
+    has few digits; the spread of the repeats at w = 0 is the noise)."""
+    zeros = _ZERO_REPEATS
     probe = np.vstack([np.zeros((zeros, net.n_params)), net.random_weights(8, random_state=rng)])
     answers = ask(probe, "target")
     dtype = declared.dtype or detect_dtype(answers)
     digits = decimal_digits(answers[zeros:])
     at_zero = answers[:zeros]
     noise = float(np.std(at_zero) / max(abs(float(np.median(at_zero))), 1e-300))
-    resolution = max(
-        64 * ROUNDOFF[dtype], 0.0 if digits is None else 10.0 ** (1 - digits), 8 * noise
-    )
+    resolution = answer_resolution(dtype, digits, noise)
     loss: str | None = declared.loss
     if loss is None:
         ratio = float(np.median(at_zero)) / np.log(net.n_outputs)
         whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= resolution * ratio
         loss = "cross_entropy" if whole and net.n_outputs >= 2 else "squared"
-    return loss, dtype, digits
+    return loss, dtype, digits, at_zero
 
 
 def _reduction(loss: str, kappa: float, m: float, d: int) -> str | None:

@@ -42,7 +42,7 @@ import numpy as np
 from lossrecon.activations import ReLU
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
-from lossrecon.precision import ROUNDOFF
+from lossrecon.precision import ROUNDOFF, answer_resolution
 
 __all__ = ["GateRouter", "GatedResult", "gated_read", "gates_fit"]
 
@@ -174,6 +174,7 @@ class _Gated:
         self.loss = loss
         self.dtype = dtype
         self.roundoff = ROUNDOFF[dtype]
+        self.digits = digits
         self.decimal = 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits)
         self.answer_roundoff = max(self.roundoff, self.decimal)
         self.rng = rng
@@ -329,9 +330,8 @@ class _Gated:
 
     @property
     def resolution(self) -> float:
-        """The relative error of an answer that still counts as nothing: 64 unit roundoffs
-        of the format, or 8 times the measured noise."""
-        return max(64.0 * self.roundoff, 2.0 * self.decimal, 8.0 * self.noise)
+        """The relative error of an answer that still counts as nothing."""
+        return answer_resolution(self.dtype, self.digits, self.noise)
 
     def splittable(self, w: _Window) -> bool:
         """Wider than the client's rounding of w·a, or room for another direction (when
@@ -572,9 +572,9 @@ class _Gated:
             self.dtype, np.float32
         )
 
-    def run(self) -> GatedResult:
-        zero = np.zeros((_REPEATS, self.net.n_params))
-        closed = self.ask(zero, "baseline")
+    def run(self, closed: np.ndarray | None) -> GatedResult:
+        if closed is None:
+            closed = self.ask(np.zeros((_REPEATS, self.net.n_params)), "baseline")
         self.closed = float(np.median(closed))
         self.noise = float(np.std(closed) / max(abs(self.closed), 1e-300))
         if self.loss == "squared":
@@ -622,12 +622,14 @@ def gated_read(
     rng: np.random.Generator,
     n_samples: int | None = None,
     digits: int | None = None,
+    closed: np.ndarray | None = None,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
     ``ask(W, phase)`` answers a (K, N) batch of weight vectors; ``loss`` is "squared" or
     "cross_entropy", ``dtype`` the client's arithmetic (its unit roundoff sets the chart's
     resolution and the error bounds); ``digits``, the significant digits the answers are
-    rounded to, if they are; ``n_samples``, M when known, only speeds the chart.
+    rounded to, if they are; ``n_samples``, M when known, only speeds the chart; ``closed``,
+    answers already had at w = 0 (they measure the noise), else asked.
     """
-    return _Gated(ask, net, loss, dtype, rng, n_samples, digits).run()
+    return _Gated(ask, net, loss, dtype, rng, n_samples, digits).run(closed)
