@@ -3,8 +3,9 @@
 Real inputs are often quantized — scikit-learn's digits are multiples of 1/16 once scaled,
 8-bit images multiples of 1/255 — and a reconstruction accurate to a few unit roundoffs
 then rounds to the exact data. :func:`detect_grid` looks for the coarsest step 1/q
-(q up to ``most``) that every value lies on within a small share of the step; it claims
-no grid when none fits, so Gaussian data stays as read.
+(q up to ``most``) that every value lies on within a small share of the step, or within
+the values' own error bounds; it claims no grid when none fits, so Gaussian data stays
+as read.
 """
 
 from __future__ import annotations
@@ -14,20 +15,45 @@ import numpy as np
 __all__ = ["detect_grid", "snap"]
 
 
-def detect_grid(values: np.ndarray, most: int = 1024, tolerance: float = 1e-3) -> float | None:
-    """The coarsest step 1/q (1 <= q <= ``most``) that every value is a multiple of to
-    within ``tolerance`` of the step, or None."""
+def detect_grid(
+    values: np.ndarray,
+    bounds: np.ndarray | None = None,
+    most: int = 1024,
+    tolerance: float = 1e-3,
+    fit: float = 0.99,
+) -> float | None:
+    """The coarsest step 1/q (1 <= q <= ``most``) that the values are multiples of, or
+    None. A value may be off its multiple by ``tolerance`` of the step, or by twice its
+    error bound (``bounds``, the shape of ``values``) where that is more; a share
+    ``fit`` of them must be (error bounds hold for most numbers, not all). A value
+    whose slack would reach a quarter of the step cannot tell that step from a finer
+    one and is not asked; the step is claimed only if at least half the values, and
+    8, are."""
     x = np.asarray(values, dtype=np.float64).ravel()
-    x = x[np.isfinite(x)]
+    b = np.zeros_like(x) if bounds is None else np.broadcast_to(bounds, np.shape(values)).ravel()
+    keep = np.isfinite(x)
+    x, b = x[keep], np.asarray(b, dtype=np.float64)[keep]
     if not len(x):
         return None
     for q in range(1, most + 1):
-        scaled = x * q
-        if np.max(np.abs(scaled - np.round(scaled))) <= tolerance:
+        slack = np.maximum(tolerance, 2.0 * b * q)
+        asked = slack < 0.25
+        if asked.sum() < max(8, len(x) / 2) and asked.sum() < len(x):
+            continue
+        scaled = x[asked] * q
+        if np.mean(np.abs(scaled - np.round(scaled)) <= slack[asked]) >= fit:
             return 1.0 / q
     return None
 
 
-def snap(values: np.ndarray, step: float) -> np.ndarray:
-    """Every value rounded to the nearest multiple of ``step``."""
-    return np.round(np.asarray(values) / step) * step
+def snap(values: np.ndarray, step: float, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Every value rounded to the nearest multiple of ``step`` — with ``bounds``, only
+    those whose error bound is under half the step (the multiple is then certain) and
+    that lie within twice their bound of it."""
+    x = np.asarray(values, dtype=np.float64)
+    snapped = np.round(x / step) * step
+    if bounds is None:
+        return snapped
+    b = np.broadcast_to(bounds, x.shape)
+    sure = (b < 0.5 * step) & (np.abs(snapped - x) <= np.maximum(2.0 * b, 1e-3 * step))
+    return np.where(sure, snapped, x)

@@ -10,9 +10,51 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ROUNDOFF", "answer_resolution", "decimal_digits", "detect_dtype", "representable"]
+__all__ = [
+    "ACCUMULATION",
+    "LARGEST",
+    "ROUNDOFF",
+    "answer_resolution",
+    "decimal_digits",
+    "detect_dtype",
+    "in_format",
+    "representable",
+]
 
 ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+LARGEST = {
+    "float64": float(np.finfo(np.float64).max),
+    "float32": float(np.finfo(np.float32).max),
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+}
+# The format a sum of products (a matrix product, a reduction) accumulates in: PyTorch
+# accumulates half-precision ones in float32, on the CPU and on CUDA, and rounds the
+# result once.
+ACCUMULATION = {
+    "float64": "float64",
+    "float32": "float32",
+    "float16": "float32",
+    "bfloat16": "float32",
+}
+
+
+def in_format(values: np.ndarray | float, dtype: str) -> np.ndarray:
+    """The values (float64) as a PyTorch client stores the weights it is sent in the
+    format ``dtype``: rounded to float32 first, then to the narrower format, each to
+    nearest, ties to even (PyTorch casts float64 to half precision through float32)."""
+    x = np.asarray(values, dtype=np.float64)
+    if dtype == "float64":
+        return x
+    with np.errstate(over="ignore"):
+        single = x.astype(np.float32)
+        if dtype == "float16":
+            return single.astype(np.float16).astype(np.float64)
+    if dtype == "bfloat16":
+        bits = single.view(np.uint32).astype(np.uint64)
+        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+    return single.astype(np.float64)
 
 
 def representable(values: np.ndarray, dtype: str) -> bool:
@@ -41,10 +83,12 @@ def detect_dtype(values: np.ndarray) -> str:
 
 def answer_resolution(dtype: str, digits: int | None, noise: float) -> float:
     """The relative difference between two answers that still says nothing: 64 unit
-    roundoffs of the format, a unit in the last of ``digits`` decimal digits, or 8 times
-    the measured relative ``noise``, whichever is largest."""
+    roundoffs of the format the loss accumulates in (a sum of many rounded terms), 4 of
+    the format it is returned in (rounded once), a unit in the last of ``digits`` decimal
+    digits, or 8 times the measured relative ``noise``, whichever is largest."""
     decimal = 0.0 if digits is None else 10.0 ** (1 - digits)
-    return max(64.0 * ROUNDOFF[dtype], decimal, 8.0 * noise)
+    rounding = max(64.0 * ROUNDOFF[ACCUMULATION[dtype]], 4.0 * ROUNDOFF[dtype])
+    return max(rounding, decimal, 8.0 * noise)
 
 
 def decimal_digits(values: np.ndarray, most: int = 12) -> int | None:

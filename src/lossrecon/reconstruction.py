@@ -38,12 +38,15 @@ class RunStats:
     ``weight_decay``: the regularizer strength fitted, where the attack fits it.
     Loss matching: ``relative_misfit``.
 
-    ``checks_failed``: samples read but left out because their check failed; ``grid``: the
-    step the inputs were snapped to (``snap=True``), None when they lie on none.
+    ``checks_failed``: samples read but left out because their check failed; ``grid`` and
+    ``target_grid``: the steps the inputs and the labels were snapped to (``snap=True``),
+    None when they lie on none.
 
     Per recovered sample (arrays of length M', in the order of ``inputs``):
-    ``residuals`` (the consistency check each passed), ``input_error_bounds`` (a bound on
-    ||a' − a|| from the format and the answers), ``multiplicity`` (how many
+    ``residuals`` (the consistency check each passed), ``input_error_bounds`` (shape
+    (M', n): a bound on the error of every input number, from the format and the
+    measured noise of the answers), ``target_error_bounds`` (shape (M', d), the same
+    for the labels), ``multiplicity`` (how many
     training samples share the input, where biases make it visible),
     ``kinks_per_sample`` and ``oriented`` (blind).
     """
@@ -69,14 +72,18 @@ class RunStats:
     relative_misfit: float | None = None
     checks_failed: int | None = None
     grid: float | None = None
+    target_grid: float | None = None
     residuals: np.ndarray | None = None
     input_error_bounds: np.ndarray | None = None
+    target_error_bounds: np.ndarray | None = None
     multiplicity: np.ndarray | None = None
     kinks_per_sample: np.ndarray | None = None
     oriented: np.ndarray | None = None
 
     _PER_SAMPLE: ClassVar[tuple[str, ...]] = (
         "residuals",
+        "input_error_bounds",
+        "target_error_bounds",
         "multiplicity",
         "kinks_per_sample",
         "oriented",

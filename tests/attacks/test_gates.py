@@ -72,8 +72,9 @@ def test_float64_is_exact_and_the_error_bounds_hold():
     net = lr.ReLUNetwork([5, 6, 4, 2], bias=True)
     rec = run(lr.NumpyLossOracle(net, data.inputs, data.targets), net)
     found = lr.evaluation.match(rec.inputs, data.inputs, tau=1e-6)
-    error = np.linalg.norm(rec.inputs[found.recovered] - data.inputs[found.truth], axis=1)
+    error = np.abs(rec.inputs[found.recovered] - data.inputs[found.truth])
     assert lr.evaluate(rec, data.inputs, data.targets)["input_rel_error_max"] < 1e-12
+    assert rec.stats.input_error_bounds.shape == rec.inputs.shape
     assert np.all(error <= rec.stats.input_error_bounds[found.recovered])
 
 
@@ -105,3 +106,45 @@ def test_the_method_is_the_one_the_architecture_allows_and_said():
     float32 = lr.NumpyLossOracle(hat_net, data.inputs, data.targets, dtype="float32")
     with pytest.warns(lr.errors.LossreconWarning, match="the hat reads float64"):
         lr.attacks.chosen_weights(float32, hat_net)
+
+
+def digits(m, seed=0):
+    data = lr.load_dataset("digits")
+    return data.inputs[:m] / 16.0, data.targets[:m]
+
+
+@pytest.mark.parametrize(("dtype", "loss"), [("float16", "ce"), ("bfloat16", "mse")])
+def test_half_precision_clients_are_read_exactly_after_snapping(dtype, loss):
+    """float16's largest number is 65504 and bfloat16 keeps 8 bits: the scales stay in
+    range, the cuts are numbers of the format, and the grid makes the digits exact."""
+    x, y = digits(60)
+    widths = [64, 16, 8, 10]
+    model = mlp(widths).to(getattr(torch, dtype))
+    targets = y.argmax(1) if loss == "ce" else y
+    loss_fn = torch.nn.CrossEntropyLoss() if loss == "ce" else torch.nn.MSELoss()
+    rec = run(Undeclared(lr.TorchLossOracle(model, x, targets, loss_fn)), widths, snap=True)
+    assert rec.stats.dtype == dtype and rec.stats.grid == 1 / 16
+    order, truth = np.lexsort(rec.inputs.T), np.lexsort(x.T)
+    assert np.array_equal(rec.inputs[order], x[truth])
+    assert np.array_equal(rec.targets[order], y[truth])
+
+
+def test_a_clipped_loss_is_read_under_its_ceiling():
+    x, y = digits(40)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    ceiling = 2.0 * float(target(np.zeros((1, target.n_params)))[0])
+    rec = run(Undeclared(lr.oracle.ClippedLoss(target, ceiling)), widths, snap=True)
+    assert any("clipped at" in w for w in rec.stats.warnings)
+    assert lr.evaluate(rec, x, y)["recall"] == 1.0
+    assert lr.evaluate(rec, x, y)["input_rel_error_max"] == 0.0
+
+
+def test_the_error_bounds_hold_for_every_number_in_float32():
+    x, y = digits(40)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    rec = run(Undeclared(target), widths)
+    found = lr.evaluation.match(rec.inputs, x, tau=1e-6)
+    error = np.abs(rec.inputs[found.recovered] - x[found.truth])
+    assert np.mean(error <= rec.stats.input_error_bounds[found.recovered]) >= 0.99

@@ -1,5 +1,7 @@
-"""A Flower client written as the quickstart writes one, holding private regression data,
-and the pieces a test needs to run it (real NumPyClient, real ClientApp)."""
+"""Flower clients written as the quickstart writes one — a regression client (float64,
+bias-free, MSE: the paper's setting) and a classifier (float32 with biases,
+``CrossEntropyLoss``, ``evaluate`` returning ``float(loss)``: what PyTorch users run) —
+and the pieces a test needs to run them (real NumPyClient, real ClientApp)."""
 
 from collections import OrderedDict
 
@@ -11,6 +13,8 @@ from flwr.common import Context
 import lossrecon as lr
 
 WIDTHS = [16, 6, 4, 1]
+CLASSIFIER = [64, 32, 16, 10]
+DIGITS = 12  # digits a classifier client holds
 
 
 def private_data(partition: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,9 +64,43 @@ class FlowerClient(NumPyClient):
         return float(loss), len(self.x), {}
 
 
-def client_fn(context: Context):
-    x, y = private_data(int(context.node_config["partition-id"]))
-    return FlowerClient(Net().double(), x, y).to_client()
+def private_digits(partition: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits scaled to [0, 1] as the client holds them, and their one-hot labels."""
+    data = lr.load_dataset("digits")
+    part = slice(partition * DIGITS, (partition + 1) * DIGITS)
+    return data.inputs[part] / 16.0, data.targets[part]
 
 
-client_app = ClientApp(client_fn=client_fn)
+class Classifier(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 32)
+        self.fc2 = torch.nn.Linear(32, 16)
+        self.fc3 = torch.nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+class DigitsClient(FlowerClient):
+    """The quickstart's client: float32 model, class-index targets, cross-entropy."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.net = Classifier()
+        self.x = torch.tensor(x, dtype=torch.float32)
+        self.y = torch.tensor(y.argmax(1))
+        self.criterion = torch.nn.CrossEntropyLoss()
+
+    def evaluate(self, parameters, config):
+        self.set_parameters(parameters)
+        self.net.eval()
+        with torch.no_grad():
+            loss = self.criterion(self.net(self.x), self.y)
+        return float(loss), len(self.x), {}
+
+
+def digits_client_fn(context: Context):
+    return DigitsClient(*private_digits(int(context.node_config["partition-id"]))).to_client()
+
+
+digits_client_app = ClientApp(client_fn=digits_client_fn)

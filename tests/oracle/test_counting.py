@@ -91,3 +91,16 @@ def test_reduction_is_passed_through():
     inner = lr.NumpyLossOracle(net, np.ones((1, 2)), np.ones((1, 1)), reduction="mean")
     assert lr.CountingOracle(inner).reduction == "mean"
     assert isinstance(inner, lr.LossOracle)
+
+
+def test_overflow_passes_inf_through_only_when_asked():
+    class Overflowing:
+        n_params = 2
+
+        def __call__(self, W):
+            return np.where(W[:, 0] > 1.0, np.inf, W[:, 0])
+
+    W = np.array([[0.5, 0.0], [2.0, 0.0]])
+    with pytest.raises(OracleError, match="inf"):
+        lr.CountingOracle(Overflowing())(W)
+    assert np.array_equal(lr.CountingOracle(Overflowing(), overflow=True)(W), [0.5, np.inf])

@@ -153,3 +153,13 @@ def test_the_model_is_evaluated_in_its_own_dtype_and_left_unchanged(rng, dtype):
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     exact = lr.TorchLossOracle(model, x, y, nn.MSELoss(), dtype="float64")(W)
     np.testing.assert_allclose(answers, exact, rtol=64 * ROUNDOFF[dtype])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_in_format_rounds_weights_as_pytorch_stores_them(dtype, rng):
+    from lossrecon.precision import in_format
+
+    x = rng.normal(size=20000) * 10.0 ** rng.uniform(-6, 6, size=20000)
+    stored = torch.tensor(x).to(getattr(torch, dtype)).double().numpy()
+    with np.errstate(over="ignore"):
+        assert np.array_equal(in_format(x, dtype), stored)

@@ -1,8 +1,11 @@
 """The malicious ServerApp: the chosen-weights attack through evaluate rounds.
 
 It sends every connected client its own weight vectors as evaluate instructions and
-reads the losses they report (``lossrecon.oracle.flower.attack_clients``). Only the
-score at the end looks at the truth, to report recall; the attack does not.
+reads the losses they report (``lossrecon.oracle.flower.attack_clients``). The server
+knows the architecture, as a real one does, and nothing of the loss: the attack reads
+its kind (cross-entropy), the client's arithmetic (float32), the reduction and M off
+the answers. Only the score at the end looks at the truth, to report recall; the attack
+does not.
 """
 
 import json
@@ -24,7 +27,7 @@ app = ServerApp()
 def attack(oracle) -> lr.Reconstruction:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return lr.attacks.chosen_weights(oracle, WIDTHS)  # M: the num_examples it reports
+        return lr.attacks.chosen_weights(oracle, WIDTHS, bias=True, snap=True)
 
 
 def score(results: dict, clients: int, samples: int) -> list:
@@ -47,6 +50,7 @@ def run_attack(grid: Grid, clients: int, samples: int, queries_per_round: int = 
         grid,
         WIDTHS,
         attack,
+        bias=True,
         min_clients=clients,
         timeout=120.0,
         queries_per_round=queries_per_round,
@@ -54,6 +58,7 @@ def run_attack(grid: Grid, clients: int, samples: int, queries_per_round: int = 
     seconds = time.perf_counter() - start
     found = [rec for rec in results.values() if isinstance(rec, lr.Reconstruction)]
     queries = max((rec.queries for rec in found), default=0)
+    first = found[0].stats if found else None
     return {
         "clients": clients,
         "samples_per_client": samples,
@@ -64,6 +69,10 @@ def run_attack(grid: Grid, clients: int, samples: int, queries_per_round: int = 
         "seconds_per_round": seconds / rounds,
         "seconds_per_query": seconds / (queries + 1),
         "recall_per_client": score(results, clients, samples),
+        "method": first and first.method,
+        "loss_read": first and first.loss,
+        "dtype_read": first and first.dtype,
+        "grid": first and first.grid,
     }
 
 

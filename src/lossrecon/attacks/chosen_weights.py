@@ -38,7 +38,7 @@ from lossrecon.activations import Activation
 from lossrecon.attacks.contract import EARLY_STOPS, Progress, emit, stop_reason
 from lossrecon.attacks.gates import gated_read, gates_fit
 from lossrecon.attacks.routing import Router
-from lossrecon.errors import ConfigurationError
+from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
 from lossrecon.grid import detect_grid
 from lossrecon.grid import snap as snap_to
@@ -51,7 +51,7 @@ from lossrecon.oracle.protocol import (
     squared_loss_convention,
     validate_oracle,
 )
-from lossrecon.precision import answer_resolution, decimal_digits, detect_dtype
+from lossrecon.precision import ROUNDOFF, answer_resolution, decimal_digits, detect_dtype
 from lossrecon.reconstruction import Reconstruction, RunStats
 
 __all__ = ["chosen_weights"]
@@ -706,7 +706,8 @@ def chosen_weights(
     rng = np.random.default_rng(random_state)
     declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
     if method != "hat" and unfit is None:
-        rec = _through_gates(CountingOracle(oracle, budget), net, declared, rng, progress)
+        counted = CountingOracle(oracle, budget, overflow=True)
+        rec = _through_gates(counted, net, declared, rng, progress)
         return _snapped(rec) if snap else rec
     if declared.loss == "cross_entropy":
         raise ConfigurationError(
@@ -728,10 +729,17 @@ def chosen_weights(
 
 
 def _snapped(rec: Reconstruction) -> Reconstruction:
-    """The inputs on the grid they lie on, when there is one (``stats.grid``)."""
-    rec.stats.grid = detect_grid(rec.inputs)
-    if rec.stats.grid is not None:
-        rec.inputs = snap_to(rec.inputs, rec.stats.grid)
+    """The inputs and the labels on the grids they lie on, when there are
+    (``stats.grid``, ``stats.target_grid``); a number whose error bound leaves its grid
+    point in doubt stays as read."""
+    stats = rec.stats
+    stats.grid = detect_grid(rec.inputs, stats.input_error_bounds)
+    if stats.grid is not None:
+        rec.inputs = snap_to(rec.inputs, stats.grid, stats.input_error_bounds)
+    if rec.targets is not None:
+        stats.target_grid = detect_grid(rec.targets, stats.target_error_bounds)
+        if stats.target_grid is not None:
+            rec.targets = snap_to(rec.targets, stats.target_grid, stats.target_error_bounds)
     return rec
 
 
@@ -755,9 +763,11 @@ def _through_gates(
         return answers
 
     try:
-        stats.loss, stats.dtype, digits, closed = _target(ask, net, declared, rng)
+        stats.loss, stats.dtype, digits, closed, ceiling = _target(ask, net, declared, rng)
         if digits is not None:
             stats.warnings.append(f"the answers are rounded to {digits} significant digits")
+        if ceiling is not None:
+            stats.warnings.append(f"the answers are clipped at {ceiling:.6g}")
         result = gated_read(
             ask,
             net,
@@ -767,12 +777,16 @@ def _through_gates(
             n_samples=declared.n_samples,
             digits=digits,
             closed=closed,
+            ceiling=ceiling,
         )
         stats.warnings += result.warnings
         stats.multiplicity = result.multiplicity
         stats.input_error_bounds = result.input_bounds
+        stats.target_error_bounds = result.target_bounds
         stats.checks_failed = result.failed
-        stats.reduction = _reduction(stats.loss, result.kappa, result.multiplicity.sum(), d)
+        stats.reduction = _reduction(
+            stats.loss, result.kappa, result.multiplicity.sum(), d, result.kappa_error
+        )
         found = (result.inputs, result.targets)
     except EARLY_STOPS as exc:
         stats.stopped = stop_reason(exc)
@@ -786,33 +800,48 @@ def _target(
     net: ReLUNetwork,
     declared: LossConvention,
     rng: np.random.Generator,
-) -> tuple[str, str, int | None, np.ndarray]:
-    """The loss kind, the client's arithmetic, the digits its answers are rounded to and
-    the answers at w = 0: declared, or read off the answers (the loss at w = 0 is exactly
-    M log d or log d for cross-entropy; a float32 loss is a float32 number; a rounded one
-    has few digits; the spread of the repeats at w = 0 is the noise)."""
+) -> tuple[str, str, int | None, np.ndarray, float | None]:
+    """The loss kind, the client's arithmetic, the digits its answers are rounded to, the
+    answers at w = 0 and the ceiling the client clips its loss at (None: not clipped):
+    declared, or read off the answers. The loss at w = 0 is exactly M log d or log d for
+    cross-entropy; a float32 loss is a float32 number; a rounded one has few digits; the
+    spread of the repeats at w = 0 is the noise; and random weights scaled up until the
+    loss is huge answer one same value if the client clips it (or inf past its range)."""
     zeros = _ZERO_REPEATS
-    probe = np.vstack([np.zeros((zeros, net.n_params)), net.random_weights(8, random_state=rng)])
+    random = net.random_weights(8, random_state=rng)
+    loud = random[:4] * (10.0 ** np.arange(1, 5))[:, None]
+    probe = np.vstack([np.zeros((zeros, net.n_params)), random, loud])
     answers = ask(probe, "target")
-    dtype = declared.dtype or detect_dtype(answers)
-    digits = decimal_digits(answers[zeros:])
+    finite = answers[np.isfinite(answers)]
+    dtype = declared.dtype or detect_dtype(finite)
+    digits = decimal_digits(finite[zeros:])
+    if digits is not None and 10.0 ** (1 - digits) < ROUNDOFF[dtype]:
+        digits = None  # finer than the format: its numbers are short, not rounded
     at_zero = answers[:zeros]
-    noise = float(np.std(at_zero) / max(abs(float(np.median(at_zero))), 1e-300))
+    if not np.all(np.isfinite(at_zero)):
+        raise AttackError(f"the loss at w = 0 is not finite: {at_zero}")
+    closed = float(np.median(at_zero))
+    noise = float(np.std(at_zero) / max(abs(closed), 1e-300))
     resolution = answer_resolution(dtype, digits, noise)
     loss: str | None = declared.loss
     if loss is None:
-        ratio = float(np.median(at_zero)) / np.log(net.n_outputs)
+        ratio = closed / np.log(net.n_outputs)
         whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= resolution * ratio
         loss = "cross_entropy" if whole and net.n_outputs >= 2 else "squared"
-    return loss, dtype, digits, at_zero
+    top = float(finite.max())
+    ceiling = None
+    if top > closed * (1.0 + 8.0 * resolution) and np.sum(finite == top) >= 2:
+        ceiling = top
+    return loss, dtype, digits, at_zero, ceiling
 
 
-def _reduction(loss: str, kappa: float, m: float, d: int) -> str | None:
-    """The reduction a measured loss factor κ means, given the M samples found."""
+def _reduction(loss: str, kappa: float, m: float, d: int, error: float) -> str | None:
+    """The reduction a measured loss factor κ means, given the M samples found and κ's
+    relative error."""
     candidates = {"sum": 1.0, "mean": 1.0 / m if loss == "cross_entropy" else 1.0 / (m * d)}
     if loss == "squared":
         candidates["half_sum"] = 0.5
     for name, value in candidates.items():
-        if m > 0 and abs(kappa - value) <= 1e-3 * value:
+        if m > 0 and abs(kappa - value) <= max(1e-3, 4.0 * error) * value:
             return name
     return None

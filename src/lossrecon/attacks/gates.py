@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lossrecon.activations import ReLU
-from lossrecon.errors import ConfigurationError
+from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.network import ReLUNetwork
-from lossrecon.precision import ROUNDOFF, answer_resolution
+from lossrecon.precision import ACCUMULATION, LARGEST, ROUNDOFF, answer_resolution, in_format
 
 __all__ = ["GateRouter", "GatedResult", "gated_read", "gates_fit"]
 
@@ -60,6 +60,17 @@ _KAPPA_WINDOWS = 8  # single-sample windows asked again for the loss's factor
 _CONFIRM = 4  # windows of equal share that confirm it is one sample's (M unknown)
 _LEAST_SHARE = 1e-3  # the smallest bound R on -a_k, relative to the sample's norm
 _RETRIES = 6  # readings of a coordinate past its bound, each with an 8x larger bound
+_RECUTS = 3  # cuts of a window that cut a sample, before it is charted on a new direction
+_DIRECTIONS = 4  # directions a window is charted along, at most
+_HEADROOM = 16.0  # the largest finite number of the format over the largest value asked
+_SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
+
+
+def _power_of_two(x: float | np.ndarray, up: bool = False) -> np.ndarray:
+    """The power of two just below ``x`` (above it with ``up``): every format holds it
+    exactly, so a weight made of it reaches the client unrounded."""
+    exponent = np.log2(np.asarray(x, dtype=float))
+    return np.exp2(np.ceil(exponent) if up else np.floor(exponent))
 
 
 def gates_fit(net: ReLUNetwork) -> str | None:
@@ -125,13 +136,24 @@ class _Window:
     hi: list[float]
     share: float = 0.0
     error: float = 0.0  # how far off ``share`` may be: rounding of every answer behind it
+    recuts: int = 0  # splits of this window undone because a cut ran through a sample
+    scale: float = 1.0  # the count pair's output scale its share was read at
 
     def narrowed(self, lo: float, hi: float) -> _Window:
-        return _Window(self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi])
+        """A part of this window along its last direction; about half its samples, so
+        its count may be read at twice the scale (at most 1)."""
+        return _Window(
+            self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi], scale=min(1.0, 2.0 * self.scale)
+        )
 
     def deeper(self, direction: int, lo: float, hi: float) -> _Window:
         return _Window(
-            [*self.dirs, direction], [*self.lo, lo], [*self.hi, hi], self.share, self.error
+            [*self.dirs, direction],
+            [*self.lo, lo],
+            [*self.hi, hi],
+            self.share,
+            self.error,
+            scale=self.scale,
         )
 
     @property
@@ -142,14 +164,17 @@ class _Window:
 @dataclass
 class GatedResult:
     """What the gated reading recovered: inputs (M', n), labels (M', d) (squared loss) or
-    one-hot classes (cross-entropy), multiplicities, per-sample error bounds on the inputs
-    (absolute, L2), the loss factor κ, and how many samples failed their check."""
+    one-hot classes (cross-entropy), multiplicities, a bound on the error of every input
+    number (M', n) and label (M', d), the loss factor κ and its relative error, and how
+    many samples failed their check."""
 
     inputs: np.ndarray
     targets: np.ndarray
     multiplicity: np.ndarray
     input_bounds: np.ndarray
+    target_bounds: np.ndarray
     kappa: float
+    kappa_error: float = 0.0
     failed: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -166,14 +191,26 @@ class _Gated:
         rng: np.random.Generator,
         n_samples: int | None,
         digits: int | None,
+        ceiling: float | None,
     ) -> None:
         self.n_samples = n_samples
+        self.clip = ceiling
+        self.ceiling = np.inf
+        self.headroom = np.inf  # how far the loss may rise above the closed loss
         self.ask = ask
         self.net = net
         self.router = GateRouter(net)
         self.loss = loss
         self.dtype = dtype
         self.roundoff = ROUNDOFF[dtype]
+        # A projection w·a wobbles by the rounding of its accumulation; half-precision
+        # clients accumulate in float32 and round once, relative to the result.
+        self.wobble = ROUNDOFF[ACCUMULATION[dtype]]
+        # Every weight and every value asked for stays _HEADROOM below the format's largest
+        # finite number (float16: 65504): an output's square for squared loss, the
+        # output itself for logits.
+        self.largest = LARGEST[dtype] / _HEADROOM
+        self.out_limit = np.sqrt(self.largest) if loss == "squared" else self.largest
         self.digits = digits
         self.decimal = 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits)
         self.answer_roundoff = max(self.roundoff, self.decimal)
@@ -186,6 +223,7 @@ class _Gated:
         self.confirmed = False
         self.closed = 0.0
         self.count_scale = 1.0
+        self.first_scale = 1.0
         self.warnings: list[str] = []
 
     # -- queries -------------------------------------------------------------------
@@ -206,13 +244,26 @@ class _Gated:
         biases = np.zeros((k, 2 * depth))
         gate = np.zeros((k, 2 * depth))
         reach = np.abs(gamma) + np.abs(extra_mix).sum(1) * self.reach(extra)
+        # The in-window value brought to about 1 (the outputs take the factor), so that a
+        # gate of finite weight Γ still switches off everything farther than 1/Γ.
+        peak = np.maximum(np.abs(out).max(1), 1e-300)
+        shrink = _power_of_two(np.minimum(reach, self.largest / peak))
+        gamma, extra_mix, out = gamma / shrink, extra_mix / shrink[:, None], out * shrink[:, None]
+        # Γ = _GATE over the in-window value; where the format cannot hold it as one
+        # weight, the window's rows are made steeper by a power of two (exact) instead,
+        # as far as every sample's w·a keeps them finite.
+        wanted = _GATE * reach / shrink
+        strength = np.minimum(wanted, self.largest)
+        widest = 4.0 * max(self.ranges)
         for i, w in enumerate(windows):
             for j, (direction, lo, hi) in enumerate(zip(w.dirs, w.lo, w.hi, strict=True)):
-                scale = 1.0 / self.ranges[direction]
+                room = self.largest * self.ranges[direction] / widest
+                steep = _power_of_two(max(1.0, min(wanted[i] / strength[i], room)))
+                scale = steep / self.ranges[direction]
                 rows[i, 2 * j] = self.dirs[direction] * scale
                 rows[i, 2 * j + 1] = -self.dirs[direction] * scale
                 biases[i, 2 * j], biases[i, 2 * j + 1] = -hi * scale, lo * scale
-                gate[i, 2 * j : 2 * j + 2] = -_GATE * reach[i]
+                gate[i, 2 * j : 2 * j + 2] = -strength[i]
         W = self.router.weights(
             np.concatenate([rows, extra], axis=1),
             np.concatenate([biases, np.zeros(extra.shape[:2])], axis=1),
@@ -220,7 +271,32 @@ class _Gated:
             gamma,
             out,
         )
-        return self.ask(W, phase) - self.closed
+        answers = self.ask(W, phase)
+        # An answer past the format's range or at the client's clipping ceiling says
+        # nothing of the share: NaN, for the caller to ask again at a smaller scale.
+        saturated = ~np.isfinite(answers) | (answers >= self.ceiling)
+        return np.where(saturated, np.nan, answers - self.closed)
+
+    def within_range(
+        self, ask_rows: Callable[[np.ndarray, np.ndarray], np.ndarray], scales: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``ask_rows(rows, scales) -> Δ`` for every row, each scale shrunk 8x where its
+        answer saturated (NaN) until none does; returns Δ and the scales used."""
+        scales = np.array(scales, dtype=float)
+        delta = np.full(len(scales), np.nan)
+        todo = np.arange(len(scales))
+        for _ in range(_SHRINKS):
+            got = ask_rows(todo, scales[todo])
+            fine = ~np.isnan(got)
+            delta[todo[fine]] = got[fine]
+            todo = todo[~fine]
+            if not len(todo):
+                return delta, scales
+            scales[todo] /= 8.0
+        raise AttackError(
+            f"the client's loss overflows its {self.dtype} range or its ceiling at every "
+            f"output scale tried (down to {scales[todo].min():.3g} of the first)"
+        )
 
     def reach(self, extra: np.ndarray) -> np.ndarray:
         """A bound on relu(r·a) over the samples for the extra rows (K, J, n)."""
@@ -231,60 +307,90 @@ class _Gated:
     def plain(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((k, 0, self.n)), np.zeros((k, 0))
 
-    def count_outputs(self, scale: float = 1.0) -> list[np.ndarray]:
-        """The pair of outputs (d,) whose shares add up to a label-free count; ``scale``
-        multiplies both (cross-entropy: the logits' spacing)."""
-        if self.loss == "squared":
-            v = np.zeros(self.d)
-            v[0] = self.count_scale * scale
-            return [v, -v]
-        beta = scale * _SPACING * np.arange(self.d)[::-1]
-        return [beta, -beta]
+    @property
+    def count_output(self) -> float:
+        """The count pair's output o on unit 0 at scale 1 (the pair is o e_0 and −o e_0)."""
+        return self.count_scale if self.loss == "squared" else _SPACING * max(self.d - 1, 1)
 
-    def pair_share(self, scale: float = 1.0) -> float:
-        """One sample's share of a count pair, over κ."""
+    def pair_share(self, scale: float | np.ndarray = 1.0) -> np.ndarray:
+        """One sample's share of a count pair at ``scale``, over κ, whatever its label:
+        squared, 2 o²; cross-entropy, with x = o, LSE(x, 0, …) + LSE(−x, 0, …) − 2 log d
+        (the label's term cancels between the two)."""
+        x = self.count_output * np.asarray(scale, dtype=float)
         if self.loss == "squared":
-            return 2.0 * (self.count_scale * scale) ** 2
-        return scale * _SPACING * (self.d - 1) - 2.0 * np.log(self.d)
+            return 2.0 * x**2
+        rest = np.log(self.d - 1)
+        return np.logaddexp(x, rest) + np.logaddexp(-x, rest) - 2.0 * np.log(self.d)
 
     def shares(
-        self, windows: list[_Window], phase: str = "chart", scale: float = 1.0
+        self, windows: list[_Window], phase: str = "chart", scale: float | None = None
     ) -> np.ndarray:
-        """Each window's share of the loss in a count pair."""
-        extra, mix = self.plain(len(windows))
-        gamma = np.ones(len(windows))
-        total = np.zeros(len(windows))
-        for out in self.count_outputs(scale):
-            total += self.query(windows, extra, mix, gamma, np.tile(out, (len(windows), 1)), phase)
-        return total
+        """Each window's share of the loss in a count pair, in units of the pair at scale
+        1, and its error (2, K). The outputs start at ``scale`` (by default each window's
+        own) and shrink where the answers saturate; each window keeps the scale used."""
+        k = len(windows)
+        first = np.array([w.scale for w in windows]) if scale is None else np.full(k, scale)
+
+        def pair(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+            chosen = [windows[i] for i in rows]
+            out = np.zeros((2 * len(rows), self.d))
+            out[:, 0] = np.concatenate([scales, -scales]) * self.count_output
+            extra, mix = self.plain(2 * len(rows))
+            both = self.query(chosen + chosen, extra, mix, np.ones(2 * len(rows)), out, phase)
+            return both[: len(rows)] + both[len(rows) :]
+
+        raw, scales = self.within_range(pair, first)
+        for w, used in zip(windows, scales, strict=True):
+            w.scale = float(used)
+        ratio = self.pair_share(1.0) / self.pair_share(scales)
+        return np.stack([raw * ratio, np.array([self.floor(r) for r in raw]) * ratio])
 
     # -- the chart -------------------------------------------------------------------
     def new_direction(self, within: _Window | None) -> int:
         """A random unit direction, and the range of the samples' projections on it
         (inside ``within``): the smallest of the spans tried that holds them all."""
         w = self.rng.normal(size=self.n)
-        self.dirs.append(w / np.linalg.norm(w))
-        index = len(self.dirs) - 1
-        base = within if within is not None else _Window([], [], [])
+        w /= np.linalg.norm(w)
+        base = within if within is not None else _Window([], [], [], scale=self.first_scale)
         spans = 10.0 ** np.arange(-6.0, 13.0)
-        shares = np.zeros(len(spans))
-        for i, span in enumerate(spans):  # each span is its own range (so its own Γ)
-            self.ranges.append(float(span))
-            shares[i] = self.shares([base.deeper(index, -span, span)], "range")[0]
-            self.ranges.pop()
+        # The rows w / span and every sample's w·a / span must stay finite in the client's
+        # format: large spans first, then the small ones the first batch shows are safe.
+        bound = 4.0 * max(self.ranges, default=1.0)
+        large = spans[(spans >= 1.0) & (spans >= bound / self.largest)]
+        shares = self.span_shares(w, base, large)
         full = shares[-1]
         tolerance = max(1e-6 * abs(full), 4.0 * self.floor(full))
         enough = np.flatnonzero(np.abs(shares - full) <= tolerance)
-        self.ranges.append(float(spans[enough[0]]) if len(enough) else float(spans[-1]))
-        return index
+        span = float(large[enough[0]]) if len(enough) else float(large[-1])
+        if span == large[0]:
+            small = spans[(spans < span) & (spans >= max(span, bound) / self.largest)]
+            if len(small):
+                shares = self.span_shares(w, base, small)
+                enough = np.flatnonzero(np.abs(shares - full) <= tolerance)
+                if len(enough):
+                    span = float(small[enough[0]])
+        self.dirs.append(w)
+        self.ranges.append(span)
+        return len(self.dirs) - 1
+
+    def span_shares(self, w: np.ndarray, base: _Window, spans: np.ndarray) -> np.ndarray:
+        """The share of (−span, span) along ``w`` inside ``base``, for every span in one
+        batch (each span its own direction entry, so its own row scale, for now)."""
+        index = len(self.dirs)
+        self.dirs += [w] * len(spans)
+        self.ranges += [float(span) for span in spans]
+        windows = [base.deeper(index + i, -span, span) for i, span in enumerate(spans)]
+        try:
+            return self.shares(windows, "range")[0]
+        finally:
+            del self.dirs[index:], self.ranges[index:]
 
     def chart(self, n_samples: int | None) -> list[_Window]:
         """Windows of one sample each, or of duplicates."""
         top_dir = self.new_direction(None)
         span = self.ranges[top_dir]
-        top = _Window([top_dir], [-span], [span])
-        top.share = float(self.shares([top])[0])
-        top.error = self.floor(top.share)
+        top = _Window([top_dir], [-span], [span], scale=self.first_scale)
+        top.share, top.error = (float(v) for v in self.shares([top])[:, 0])
         if not top.share > top.error:
             self.warnings.append("no sample's share shows in the loss: nothing to read")
             return []
@@ -333,48 +439,118 @@ class _Gated:
         """The relative error of an answer that still counts as nothing."""
         return answer_resolution(self.dtype, self.digits, self.noise)
 
+    def cut(self, w: _Window, jitter: bool = True) -> float | None:
+        """Where to split ``w`` along its last direction: near its middle (farther off
+        after a cut that ran through a sample, or exactly there without ``jitter``), at a
+        bias the client's format holds; None if the window is below the client's
+        resolution there or keeps being cut through samples."""
+        scale = self.ranges[w.dirs[-1]]
+        if w.width <= 64.0 * self.wobble * scale or w.recuts >= _RECUTS:
+            return None
+
+        def held(cut: float) -> float | None:
+            cut = float(in_format(cut / scale, self.dtype)) * scale
+            return cut if w.lo[-1] < cut < w.hi[-1] else None
+
+        middle = held(0.5 * (w.lo[-1] + w.hi[-1]))
+        if not jitter or middle is None:
+            return middle
+        spread = 1e-3 if not w.recuts else 0.3
+        return held(middle + spread * w.width * self.rng.uniform(-1.0, 1.0)) or middle
+
+    def room(self, w: _Window) -> bool:
+        """Whether ``w`` can be charted along one more direction."""
+        rows = 2 * (len(w.dirs) + 1) + 2
+        return len(w.dirs) < _DIRECTIONS and rows <= self.router.rows
+
     def splittable(self, w: _Window) -> bool:
-        """Wider than the client's rounding of w·a, or room for another direction (when
-        the window's count is precise enough to say it holds several)."""
-        if w.width > 64.0 * self.roundoff * self.ranges[w.dirs[-1]]:
+        """Cut along its direction, or room for another direction (when the window's
+        count is precise enough to say it holds several)."""
+        if self.cut(w, jitter=False) is not None:
             return True
-        room = len(w.dirs) < 2 and 2 * (len(w.dirs) + 1) + 2 <= self.router.rows
-        return room and w.error <= 0.25 * self.unit_guess(w)
+        return self.room(w) and w.error <= 0.25 * self.unit_guess(w)
 
     def split(self, windows: list[_Window]) -> list[_Window]:
-        """Split every window near its middle, all in one batch (a window below the
-        client's resolution is charted along a new direction inside it instead)."""
-        narrow = [w for w in windows if w.width <= 64.0 * self.roundoff * self.ranges[w.dirs[-1]]]
-        wide = [w for w in windows if not any(w is v for v in narrow)]
+        """Split every window near its middle, all in one batch (a window that cannot be
+        cut along its direction is charted along a new direction inside it instead). A
+        split whose halves do not count whole samples ran through one: it is undone,
+        and the window cut elsewhere next time."""
+        cuts = [self.cut(w) for w in windows]
+        wide = [w for w, cut in zip(windows, cuts, strict=True) if cut is not None]
         children = []
-        for w in narrow:
-            deeper = self.new_direction(w)
-            span = self.ranges[deeper]
-            children.append(w.deeper(deeper, -span, span))
+        for w, cut in zip(windows, cuts, strict=True):
+            if cut is None:
+                deeper = self.new_direction(w)
+                span = self.ranges[deeper]
+                children.append(w.deeper(deeper, -span, span))
         if not wide:
             return children
         lefts, rights = [], []
-        for w in wide:
-            cut = 0.5 * (w.lo[-1] + w.hi[-1]) + 1e-3 * w.width * self.rng.uniform(-1.0, 1.0)
-            lefts.append(w.narrowed(w.lo[-1], cut))
-            rights.append(w.narrowed(cut, w.hi[-1]))
+        for w, cut in zip(windows, cuts, strict=True):
+            if cut is not None:
+                lefts.append(w.narrowed(w.lo[-1], cut))
+                rights.append(w.narrowed(cut, w.hi[-1]))
         # A right half is the parent's share minus the left's, unless the parent's own
-        # error would then blur a count: then it is asked too.
+        # error would then blur a count, or a sample may sit exactly on the cut (then it
+        # is in both halves): then it is asked too, and the halves must add up.
         coarse = [
-            r for p, r in zip(wide, rights, strict=True) if p.error > _DERIVED * self.unit_guess(p)
+            r
+            for p, r in zip(wide, rights, strict=True)
+            if p.error > _DERIVED * self.unit_guess(p) or self.tie_risk(p)
         ]
         asked = lefts + coarse
-        for window, share in zip(asked, self.shares(asked), strict=True):
-            window.share = float(share)
-            window.error = self.floor(window.share)
+        for window, (share, error) in zip(asked, self.shares(asked).T, strict=True):
+            window.share, window.error = float(share), float(error)
         for parent, left, right in zip(wide, lefts, rights, strict=True):
+            added_up = True
             if not any(right is r for r in coarse):
                 right.share = parent.share - left.share
                 right.error = parent.error + left.error
+            else:
+                slack = 0.5 * self.unit + parent.error + left.error + right.error
+                added_up = abs(left.share + right.share - parent.share) <= slack
+            whole = self.whole(left) and self.whole(right)
+            if (
+                self.confirmed
+                and not (whole and added_up)
+                and not self.smaller_unit(parent, left, right)
+            ):
+                parent.recuts += 1
+                children.append(parent)
+                continue
             for child in (left, right):
                 if child.share > max(child.error, 0.25 * self.unit if self.confirmed else 0.0):
                     children.append(child)
         return children
+
+    def smaller_unit(self, *windows: _Window) -> bool:
+        """Whether the windows' shares are whole numbers of a smaller unit, the smallest
+        of them less than the unit thought: one sample's share is then smaller than that
+        (with M unknown, windows of two samples can look like one's), not a sample cut."""
+        least = min(windows, key=lambda w: w.share)
+        if not (least.error <= 0.1 * least.share and least.share < (1 - _COUNT_TOL) * self.unit):
+            return False
+        return all(
+            abs(w.share / least.share - round(w.share / least.share)) <= _COUNT_TOL
+            for w in windows
+            if w.error <= 0.1 * least.share
+        )
+
+    def tie_risk(self, w: _Window) -> bool:
+        """Whether a sample of ``w`` may project exactly onto a cut: the cuts are numbers
+        of the client's format, spaced by its roundoff times their size, and data on a
+        grid projects onto such numbers often when that spacing is not small against
+        the window's width over its count."""
+        edge = max(abs(w.lo[-1]), abs(w.hi[-1]))
+        count = max(w.share / self.unit_guess(w), 1.0)
+        return bool(count * 2.0 * self.roundoff * edge >= 1e-3 * w.width)
+
+    def whole(self, w: _Window) -> bool:
+        """Whether ``w``'s share is a whole number of samples, as far as its error says."""
+        if w.error > 0.1 * self.unit:
+            return True
+        count = w.share / self.unit
+        return abs(count - round(count)) <= _COUNT_TOL
 
     def settle(self, windows: list[_Window]) -> list[_Window]:
         """Keep the windows whose share is a whole number of units, and which hold one
@@ -402,21 +578,23 @@ class _Gated:
         rounding in them)."""
         singles = [w for w in windows if round(w.share / self.unit) == 1][:_KAPPA_WINDOWS]
         if not singles:
-            return self.unit / self.pair_share()
+            return self.unit / float(self.pair_share(1.0))
         # Outputs scaled so that the sample's share outweighs the rest of the loss
         # _DOMINANCE times: κ then carries the format's roundoff, not the closed loss's.
         ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / self.unit
         scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
-        unit = float(np.median(self.shares(singles, "kappa", scale)))
-        return unit / self.pair_share(scale)
+        scale = float(_power_of_two(min(scale, self.out_limit / self.count_output)))
+        unit = float(np.median(self.shares(singles, "kappa", scale)[0]))
+        return unit / float(self.pair_share(1.0))
 
     def su(self, delta: np.ndarray, count: np.ndarray, label: np.ndarray | None) -> np.ndarray:
-        """s u from Δ: squared loss with o = s e_0 (label = b_0), or cross-entropy with o = s
-        e_j, j not the class."""
+        """s u >= 0 from Δ: squared loss with o = −sign(b_0) s e_0 (label = b_0), whose
+        share (su)² + 2 su |b_0| has one nonnegative root whatever s, or cross-entropy
+        with o = s e_j, j not the class."""
         per = delta / (count * self.kappa_)
         if self.loss == "squared":
             assert label is not None
-            return label + np.sqrt(np.maximum(label**2 + per, 0.0))
+            return -np.abs(label) + np.sqrt(np.maximum(label**2 + per, 0.0))
         x = per + np.log(self.d)
         return x + np.log1p(-(self.d - 1) * np.exp(-np.clip(x, 0.0, 700.0)))
 
@@ -426,34 +604,81 @@ class _Gated:
         extra: np.ndarray,
         mix: np.ndarray,
         gamma: np.ndarray,
-        u_scale: float,
+        u_scale: float | np.ndarray,
         phase: str,
+        u_max: float | np.ndarray | None = None,
+        terms: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """u (K,) of the isolated samples ``pick`` (indices into the windows), whose size is
-        about ``u_scale``, and the bound on its error from the format (8 unit roundoffs
-        of the loss)."""
+        about ``u_scale`` and at most ``u_max`` (default 4 ``u_scale``), and a bound on its
+        error: the answer's (:attr:`answer_error`) carried to u, and 2 roundoffs of u's
+        terms, whose magnitudes add up to ``terms(u)`` (u by default). The output scale
+        makes the sample's share dominate the loss, as far as the format's range allows."""
         windows = [self.windows[i] for i in pick]
         count = self.count[pick]
         k = len(windows)
-        out = np.zeros((k, self.d))
         label = None
         if self.loss == "squared":
             label = self.labels[pick, 0]
             s = np.sqrt(_DOMINANCE * max(self.closed, self.unit) / (count * self.kappa_))
             s = np.maximum(s, _DOMINANCE * (1.0 + np.abs(label))) / u_scale
-            out[:, 0] = s
         else:
             s = _DOMINANCE * max(self.closed / self.kappa_, 1.0) / count / u_scale
-            out[np.arange(k), self.other[pick]] = s
-        delta = self.query(windows, extra, mix, gamma, out, phase)
-        error = max(8.0 * self.roundoff, 2.0 * self.decimal, 4.0 * self.noise)
-        error = error * (abs(self.closed) + np.abs(delta))
-        # No share at all is u = 0 (the other root of the squared loss's quadratic, su =
-        # 2 b_0, is what the dominant output scale rules out).
+        largest = 4.0 * np.asarray(u_scale) if u_max is None else np.asarray(u_max)
+        s = np.minimum(s, self.out_limit / largest)
+        # Under a ceiling, the share may fill half the room between the loss and it.
+        room = self.headroom / (2.0 * count * self.kappa_)
+        s = np.minimum(s, (np.sqrt(room) if self.loss == "squared" else room) / largest)
+        s = np.broadcast_to(_power_of_two(s), (k,))
+        column = np.zeros(k, dtype=int) if self.loss == "squared" else self.other[pick]
+        sign = np.ones(k) if label is None else np.where(label > 0, -1.0, 1.0)
+
+        def value(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(rows), self.d))
+            out[np.arange(len(rows)), column[rows]] = sign[rows] * scales
+            chosen = [windows[i] for i in rows]
+            return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, phase)
+
+        delta, s = self.within_range(value, s)
+        error = self.answer_error * (abs(self.closed) + np.abs(delta))
+        # No share at all is u = 0; then u is at most what would have shown as ``error``.
         nothing = np.abs(delta) <= error
         su = np.where(nothing, 0.0, self.su(delta, count, label))
-        su_hi = np.where(nothing, 0.0, self.su(delta + error, count, label))
-        return su / s, np.abs(su_hi - su) / s
+        # The answer's error carried to u through the slope of Δ in su, the rounding of
+        # u's own terms inside the network (``terms``, their magnitudes' sum in units of
+        # u) and that of the decoding.
+        slope = count * self.kappa_
+        if self.loss == "squared":
+            assert label is not None
+            slope = slope * 2.0 * (su + np.abs(label))
+        else:
+            slope = slope * np.exp(-np.logaddexp(0.0, np.log(self.d - 1) - su))
+        carried = error / np.maximum(slope, 1e-300) / s
+        spread = 2.0 * self.roundoff * (np.abs(su / s) if terms is None else terms(su / s))
+        du = np.where(nothing, self.su(error, count, label) / s, carried + spread)
+        return su / s, du + 4.0 * ROUNDOFF["float64"] * np.abs(su / s)
+
+    @property
+    def answer_error(self) -> float:
+        """A bound on an answer's error relative to the loss: 16 unit roundoffs of the
+        format it accumulates in (a sum of many terms), one of the format it is returned
+        in (two roundings to nearest, of each sample's loss and of their sum), 2 units in
+        its last decimal digit, 4 standard deviations of its noise."""
+        return max(16.0 * self.wobble, self.roundoff, 2.0 * self.decimal, 4.0 * self.noise)
+
+    @property
+    def range_limited(self) -> bool:
+        """Whether the format's largest number or the client's ceiling, not the loss's
+        own size, limits the output scale of a coordinate read with the smallest bound R
+        (float16; a clipped loss)."""
+        room = self.headroom / (2.0 * self.kappa_)
+        if self.loss == "squared":
+            wanted = max(np.sqrt(_DOMINANCE * abs(self.closed) / self.kappa_), _DOMINANCE)
+            limit = min(self.out_limit, np.sqrt(room))
+        else:
+            wanted = _DOMINANCE * max(abs(self.closed) / self.kappa_, 1.0)
+            limit = min(self.out_limit, room)
+        return bool(wanted * (1.0 + 1.0 / _LEAST_SHARE) > limit)
 
     def read_labels(self) -> None:
         """Squared loss: every output of every sample; cross-entropy: each one's class."""
@@ -461,21 +686,42 @@ class _Gated:
         k = len(windows)
         extra, mix = self.plain(k)
         gamma = np.ones(k)
+        self.label_bounds = np.zeros((k, self.d))  # cross-entropy classes: exact or dropped
         if self.loss == "squared":
-            s = np.sqrt(max(self.closed, 1e-300) / (count * self.kappa_))
             self.labels = np.zeros((k, self.d))
             for m in range(self.d):
-                out = np.zeros((k, self.d))
-                out[:, m] = s
-                delta = self.query(windows, extra, mix, gamma, out, "labels")
+
+                def output(rows: np.ndarray, scales: np.ndarray, m: int = m) -> np.ndarray:
+                    out = np.zeros((len(rows), self.d))
+                    out[:, m] = scales
+                    chosen = [windows[i] for i in rows]
+                    return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, "labels")
+
+                first = np.sqrt(max(self.closed, 1e-300) / (count * self.kappa_))
+                room = np.sqrt(self.headroom / (2.0 * count * self.kappa_))
+                first = _power_of_two(np.minimum(np.minimum(first, room), self.out_limit))
+                delta, s = self.within_range(output, first)
                 self.labels[:, m] = (s - delta / (count * self.kappa_ * s)) / 2.0
+                error = self.answer_error * (abs(self.closed) + np.abs(delta))
+                # s is a power of two (exact in the client's format); the rest is the
+                # answer's error and the decoding's.
+                decoding = 4.0 * ROUNDOFF["float64"] * (s + np.abs(self.labels[:, m]))
+                self.label_bounds[:, m] = (error / (count * self.kappa_ * s) + decoding) / 2.0
             return
-        # Logits spaced by _SPACING times a scale that keeps the answers' noise a small
+        # Logits spaced by _SPACING times a spread that keeps the answers' noise a small
         # share of one spacing.
         spread = max(1.0, 16.0 * max(self.noise, self.answer_roundoff) * self.closed / self.kappa_)
-        beta = spread * _SPACING * np.arange(self.d)[::-1]
-        delta = self.query(windows, extra, mix, gamma, np.tile(beta, (k, 1)), "labels")
-        position = (delta / (count * self.kappa_) + np.log(self.d)) / (spread * _SPACING)
+        highest = min(self.out_limit, self.headroom / (2.0 * float(count.max()) * self.kappa_))
+        spread = float(_power_of_two(min(spread, highest / (_SPACING * (self.d - 1)))))
+        steps = _SPACING * np.arange(self.d)[::-1]
+
+        def spaced(rows: np.ndarray, spreads: np.ndarray) -> np.ndarray:
+            chosen = [windows[i] for i in rows]
+            out = spreads[:, None] * steps
+            return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, "labels")
+
+        delta, spreads = self.within_range(spaced, np.full(k, spread))
+        position = (delta / (count * self.kappa_) + np.log(self.d)) / (spreads * _SPACING)
         self.classes = np.round(position).astype(int)
         self.class_ok = (np.abs(position - self.classes) < 0.1) & (self.classes >= 0)
         self.class_ok &= self.classes < self.d
@@ -498,47 +744,83 @@ class _Gated:
         return np.sqrt(2.0 * np.pi) * u * scale
 
     def read_inputs(self, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every coordinate as u = 1 + a_k / R, re-read with a larger R past the bound."""
+        """Every coordinate as u = 1 + a_k / R, re-read with a larger R past the bound.
+
+        R = share * scale: at first what a dense vector's coordinates need, then 1.2 times
+        the most negative coordinate seen so far (relative to its sample's scale): data
+        that are never negative (images) are read with R near 0, at full relative
+        precision, and the first coordinate is read again at the R the others found. u
+        then reaches 1 + a_k / R, bounded by the largest coordinate seen so far (the norm
+        at first): where the format's range is what limits the output scale (float16),
+        that bound sets it, and a squared loss, whose share goes as u², keeps u within a
+        factor 9 of 1 (R at least an eighth of that coordinate). R and the outputs are
+        powers of two.
+        """
         k = len(self.windows)
         fallback = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
         scale = np.where(norms > 0, norms, fallback)
-        # R = share * scale: at first what a dense vector's coordinates need, then 1.2 times the
-        # most negative coordinate seen so far (relative to its sample's scale): data that
-        # are never negative (images) are read with R near 0, at full relative precision.
-        share = min(1.0, 4.0 / np.sqrt(self.n))
+        squeezed = self.loss == "squared" and self.range_limited
         inputs = np.zeros((k, self.n))
         errors = np.zeros((k, self.n))
+
+        def bounds(upto: int) -> tuple[float, float]:
+            """(share, top) from the coordinates read so far."""
+            if not upto:
+                return min(1.0, 4.0 / np.sqrt(self.n)), 1.0
+            seen = inputs[:, :upto] / scale[:, None]
+            top = min(1.0, max(1.2 * np.nanmax(seen), _LEAST_SHARE))
+            least = top / 8.0 if squeezed else _LEAST_SHARE
+            return min(1.0, max(-1.2 * np.nanmin(seen), least)), top
+
+        first = bounds(0)[0]
         for coordinate in range(self.n):
-            if coordinate:
-                seen = -np.nanmin(inputs[:, :coordinate] / scale[:, None])
-                share = min(1.0, max(1.2 * seen, _LEAST_SHARE))
-            todo = np.arange(k)
-            radius = share * scale
-            for attempt in range(_RETRIES):
-                if not len(todo):
-                    break
-                e = np.zeros(self.n)
-                e[coordinate] = 1.0
-                extra = np.tile(np.stack([e, -e]), (len(todo), 1, 1))
-                alpha = 1.0 / radius[todo]
-                mix = np.stack([alpha, -alpha], axis=1)
-                u, du = self.read_values(
-                    todo,
-                    extra,
-                    mix,
-                    np.ones(len(todo)),
-                    1.0,
-                    "coordinates" if attempt == 0 else "coordinates again",
-                )
-                past = u < 1e-3
-                good = todo[~past]
-                inputs[good, coordinate] = (u[~past] - 1.0) * radius[good]
-                errors[good, coordinate] = du[~past] * radius[good]
-                todo = todo[past]
-                radius[todo] *= 8.0
-            if len(todo):
-                inputs[todo, coordinate] = np.nan
+            share, top = bounds(coordinate)
+            self.read_coordinate(coordinate, share * scale, top * scale, inputs, errors)
+        share, top = bounds(self.n)
+        if self.n > 1 and share < first / 4.0:
+            self.read_coordinate(0, share * scale, top * scale, inputs, errors, "again")
         return inputs, errors
+
+    def read_coordinate(
+        self,
+        coordinate: int,
+        least: np.ndarray,
+        top: np.ndarray,
+        inputs: np.ndarray,
+        errors: np.ndarray,
+        phase: str = "",
+    ) -> None:
+        """Read coordinate k of every sample into ``inputs`` and ``errors`` (K, n) as
+        u = 1 + a_k / R, R the power of two above ``least`` (K,), multiplied by 8 and read
+        again for a sample whose coordinate is past it; ``top`` (K,) bounds a_k."""
+        k = len(self.windows)
+        todo = np.arange(k)
+        radius = _power_of_two(least, up=True)
+        e = np.zeros(self.n)
+        e[coordinate] = 1.0
+        for attempt in range(_RETRIES):
+            if not len(todo):
+                break
+            extra = np.tile(np.stack([e, -e]), (len(todo), 1, 1))
+            alpha = 1.0 / radius[todo]
+            u, du = self.read_values(
+                todo,
+                extra,
+                np.stack([alpha, -alpha], axis=1),
+                np.ones(len(todo)),
+                1.0,
+                "coordinates again" if attempt or phase else "coordinates",
+                u_max=1.0 + top[todo] / radius[todo],
+                terms=lambda u: 1.0 + np.abs(u - 1.0),
+            )
+            past = u < 1e-3
+            good = todo[~past]
+            inputs[good, coordinate] = (u[~past] - 1.0) * radius[good]
+            errors[good, coordinate] = du[~past] * radius[good]
+            todo = todo[past]
+            radius[todo] *= 8.0
+        if len(todo):
+            inputs[todo, coordinate] = np.nan
 
     def check(self, windows: list[_Window], inputs: np.ndarray, errors: np.ndarray) -> np.ndarray:
         """Whether each recovered input projects into its windows, with the client's
@@ -546,7 +828,7 @@ class _Gated:
         ok = np.all(np.isfinite(inputs), axis=1)
         # The norm query's value, predicted from the inputs read, must match what it was.
         # Its rows as the client rounds them; its own rounding of r·a is part of the slack.
-        rows = self.norm_rows.astype(self.dtype_np).astype(np.float64)
+        rows = in_format(self.norm_rows, self.dtype)
         a = np.nan_to_num(inputs)
         predicted = self.norm_mix * np.maximum(a @ rows.T, 0.0).sum(1)
         size = self.norm_mix * np.linalg.norm(rows, axis=1).sum() * np.linalg.norm(a, axis=1)
@@ -560,29 +842,45 @@ class _Gated:
                 continue
             for direction, lo, hi in zip(w.dirs, w.lo, w.hi, strict=True):
                 scale = self.ranges[direction]
-                row: np.ndarray = (self.dirs[direction] / scale).astype(self.dtype_np)
-                t = float(row.astype(np.float64) @ inputs[i]) * scale
+                row = in_format(self.dirs[direction] / scale, self.dtype)
+                t = float(row @ inputs[i]) * scale
                 slack = 64.0 * self.roundoff * scale + float(np.linalg.norm(errors[i])) * 4.0
                 ok[i] &= lo - slack <= t <= hi + slack
         return ok
 
-    @property
-    def dtype_np(self) -> type:
-        return {"float64": np.float64, "float32": np.float32, "float16": np.float16}.get(
-            self.dtype, np.float32
-        )
+    def read_twice(self, inputs: np.ndarray, errors: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Which of the samples read (M',) is a second reading of an earlier one: the same
+        input within both error bounds, the same label, from another window."""
+        from scipy.spatial import cKDTree
+
+        twice = np.zeros(len(inputs), dtype=bool)
+        good = np.flatnonzero(ok)
+        if len(good) < 2:
+            return twice
+        radius = 8.0 * float(np.linalg.norm(errors[good], axis=1).max()) + 1e-300
+        for i, j in sorted(cKDTree(inputs[good]).query_pairs(radius)):
+            a, b = good[i], good[j]
+            if twice[a] or twice[b]:
+                continue
+            close = np.all(np.abs(inputs[a] - inputs[b]) <= 4.0 * (errors[a] + errors[b]))
+            if close and np.array_equal(self.labels[a], self.labels[b]):
+                twice[b] = True
+        return twice
 
     def run(self, closed: np.ndarray | None) -> GatedResult:
         if closed is None:
             closed = self.ask(np.zeros((_REPEATS, self.net.n_params)), "baseline")
         self.closed = float(np.median(closed))
         self.noise = float(np.std(closed) / max(abs(self.closed), 1e-300))
+        if self.clip is not None:  # answers this close to the ceiling may be clipped
+            self.ceiling = self.clip - 4.0 * self.resolution * abs(self.clip)
+        self.headroom = self.ceiling - self.closed
         if self.loss == "squared":
-            self.count_scale = 1e3 * np.sqrt(max(abs(self.closed), 1e-30))
+            self.count_scale = float(_power_of_two(1e3 * np.sqrt(max(abs(self.closed), 1e-30))))
+        self.first_scale = min(1.0, self.out_limit / self.count_output)
         windows = self.chart(self.n_samples)
-        empty = GatedResult(
-            np.zeros((0, self.n)), np.zeros((0, self.d)), np.zeros(0), np.zeros(0), 0.0
-        )
+        none = np.zeros((0, self.n)), np.zeros((0, self.d))
+        empty = GatedResult(*none, np.zeros(0), *none, 0.0)
         if not windows:
             empty.warnings = self.warnings
             return empty
@@ -602,12 +900,21 @@ class _Gated:
         failed = int((~ok).sum())
         if failed:
             self.warnings.append(f"{failed} samples failed their check and are left out")
+        twice = self.read_twice(inputs, errors, ok)
+        if twice.any():
+            self.warnings.append(
+                f"{int(twice.sum())} samples sat exactly on a cut (the client rounds their "
+                "projection onto it), so two windows held them: kept once"
+            )
+        ok &= ~twice
         return GatedResult(
             inputs[ok],
             self.labels[ok],
             count[ok],
-            np.linalg.norm(errors[ok], axis=1),
+            errors[ok],
+            self.label_bounds[ok],
             self.kappa_,
+            self.answer_error,
             failed,
             self.warnings,
         )
@@ -623,6 +930,7 @@ def gated_read(
     n_samples: int | None = None,
     digits: int | None = None,
     closed: np.ndarray | None = None,
+    ceiling: float | None = None,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -630,6 +938,8 @@ def gated_read(
     "cross_entropy", ``dtype`` the client's arithmetic (its unit roundoff sets the chart's
     resolution and the error bounds); ``digits``, the significant digits the answers are
     rounded to, if they are; ``n_samples``, M when known, only speeds the chart; ``closed``,
-    answers already had at w = 0 (they measure the noise), else asked.
+    answers already had at w = 0 (they measure the noise), else asked; ``ceiling``, the
+    value the client clips its loss at, if it does. Answers past the format's range
+    (``inf``) or at the ceiling are asked again with smaller outputs.
     """
-    return _Gated(ask, net, loss, dtype, rng, n_samples, digits).run(closed)
+    return _Gated(ask, net, loss, dtype, rng, n_samples, digits, ceiling).run(closed)

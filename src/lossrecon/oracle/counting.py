@@ -24,13 +24,18 @@ class CountingOracle(OracleWrapper):
         any loss oracle (``n_params`` and ``__call__((K, N)) -> (K,)``).
     budget:
         the largest number of weight vectors that may be evaluated, or None for no limit.
+    overflow:
+        let non-finite answers through (a loss past its format's range: inf, or NaN where
+        inf − inf met inside the network) for an attack that asks again with smaller
+        weights and names the failure if that does not help.
     """
 
-    def __init__(self, oracle: object, budget: int | None = None) -> None:
+    def __init__(self, oracle: object, budget: int | None = None, overflow: bool = False) -> None:
         super().__init__(oracle)
         if budget is not None and budget < 0:
             raise ConfigurationError(f"budget must be non-negative, got {budget}")
         self.budget = budget
+        self.overflow = overflow
         self.queries = 0
         self.batches = 0
 
@@ -74,7 +79,7 @@ class CountingOracle(OracleWrapper):
         if losses.shape != (k,):
             raise OracleError(f"oracle answered shape {losses.shape} to {where}; expected ({k},)")
         bad = ~np.isfinite(losses)
-        if bad.any():
+        if bad.any() and not self.overflow:
             rows = np.flatnonzero(bad)
             raise OracleError(
                 f"oracle answered {losses[rows[0]]} for row {rows[0]} of {where} "

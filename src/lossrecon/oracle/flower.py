@@ -100,7 +100,9 @@ class FlowerRounds:
 
     ``widths`` and ``bias`` describe the clients' model (bias-free ``nn.Linear`` layers
     by default), so that a weight vector can be sent as the list of arrays a NumPyClient
-    loads; ``reduction`` is the clients' loss convention; each client gets up to
+    loads; ``loss`` and ``reduction`` are what the server knows of the clients' loss
+    (``None``: nothing, as a server sees only numbers — the gated attack reads both off
+    the answers; the hat assumes a squared loss); each client gets up to
     ``queries_per_round`` evaluate messages a round.
     """
 
@@ -111,7 +113,8 @@ class FlowerRounds:
         widths: Sequence[int],
         *,
         bias: bool = False,
-        reduction: str = "mean",
+        loss: str | None = None,
+        reduction: str | None = "mean",
         timeout: float | None = 60.0,
         patience: int = 20,
         queries_per_round: int = 1,
@@ -123,7 +126,7 @@ class FlowerRounds:
         self.grid = grid
         self.queries_per_round = queries_per_round
         self.layout = Layout(tuple(widths), bias=bias)
-        self.convention = LossConvention("squared", reduction)  # type: ignore[arg-type]
+        self.convention = LossConvention(loss, reduction)  # type: ignore[arg-type]
         self.broken: BaseException | None = None
         self.timeout = timeout
         self.patience = patience
@@ -252,7 +255,8 @@ def attack_clients(
     attack: Attack,
     *,
     bias: bool = False,
-    reduction: str = "mean",
+    loss: str | None = None,
+    reduction: str | None = "mean",
     node_ids: Sequence[int] | None = None,
     min_clients: int = 1,
     timeout: float | None = 60.0,
@@ -264,9 +268,10 @@ def attack_clients(
     Call it from a ServerApp's main function; without ``node_ids`` it waits (up to
     ``timeout``) until ``min_clients`` clients are connected. ``attack(oracle)`` is run
     once per client, for example
-    ``lambda o: lr.attacks.chosen_weights(o, widths)``: each client's oracle declares the
-    server's ``reduction`` and, as ``n_samples``, the ``num_examples`` the client reports
-    (known from a first probing round), so the attack reads M from it.
+    ``lambda o: lr.attacks.chosen_weights(o, widths, bias=True)``: each client's oracle
+    declares the server's ``loss`` and ``reduction`` (``loss=None``: unknown, read off
+    the answers by the gated attack) and, as ``n_samples``, the ``num_examples`` the
+    client reports (known from a first probing round), so the attack reads M from it.
     ``queries_per_round`` evaluate messages go to each client a round (1: what a
     Strategy-driven server sends). Returns each client's Reconstruction (or the
     exception that stopped its attack) and the number of evaluate rounds used.
@@ -277,6 +282,7 @@ def attack_clients(
         nodes,
         widths,
         bias=bias,
+        loss=loss,
         reduction=reduction,
         timeout=timeout,
         patience=patience,

@@ -20,7 +20,7 @@ from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout
 from lossrecon.optional import require
-from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention, reduction_scale
+from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "model_layout"]
 
@@ -71,8 +71,8 @@ class TorchLossOracle(DeclaredOracle):
         None for the paper's sum_i 1/2 ||b_i - F(a_i)||^2, ``nn.MSELoss`` with
         reduction "sum" or "mean", or ``nn.CrossEntropyLoss`` (reduction "sum" or
         "mean"; targets are class indices, shape (M,)). The oracle's ``loss`` attribute
-        says which kind ("squared" or "cross_entropy"): the attacks need a squared loss
-        and refuse the other (docs/targets.md says what cross-entropy still leaks).
+        says which kind ("squared" or "cross_entropy"); the loss is computed as the
+        module computes it (its own reduction and accumulation).
     dtype:
         the arithmetic the loss is evaluated in: by default the model's own (a PyTorch
         model is float32 unless made otherwise), or "float64", "float32", "float16",
@@ -113,15 +113,12 @@ class TorchLossOracle(DeclaredOracle):
         x, y = training_arrays(inputs, targets)
         self._convention = LossConvention(loss, reduction, dtype, len(x))  # type: ignore[arg-type]
         self.layout = model_layout(model)
-        if self.loss == "cross_entropy":
-            if y.shape[1] != 1 or np.any(y != np.round(y)) or y.min() < 0:
-                raise ConfigurationError(
-                    "cross-entropy targets must be class indices of shape (M,), "
-                    f"got shape {y.shape}"
-                )
-            self._scale = 1.0
-        else:
-            self._scale = reduction_scale(reduction, len(x), y.shape[1])
+        if self.loss == "cross_entropy" and (
+            y.shape[1] != 1 or np.any(y != np.round(y)) or y.min() < 0
+        ):
+            raise ConfigurationError(
+                f"cross-entropy targets must be class indices of shape (M,), got shape {y.shape}"
+            )
         self.model = copy.deepcopy(model).to(self._dtype).eval()
         self.names = [name for name, _ in self.model.named_parameters()]
         self.n_params = self.layout.n_params
@@ -156,7 +153,10 @@ class TorchLossOracle(DeclaredOracle):
         output = torch.func.functional_call(self.model, params, (self.inputs,))
         if self.loss == "cross_entropy":
             return torch.nn.functional.cross_entropy(output, self.targets, reduction=self.reduction)
-        return self._scale * ((output - self.targets) ** 2).sum()
+        if self.reduction == "half_sum":
+            return 0.5 * ((output - self.targets) ** 2).sum()
+        # nn.MSELoss's own reduction (half-precision models accumulate it in float32).
+        return torch.nn.functional.mse_loss(output, self.targets, reduction=self.reduction)
 
     def __call__(self, W: np.ndarray) -> np.ndarray:
         """Losses for W of shape (K, N): an array of shape (K,), float64."""
