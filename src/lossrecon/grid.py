@@ -27,8 +27,8 @@ def detect_grid(
     error bound (``bounds``, the shape of ``values``) where that is more; a share
     ``fit`` of them must be (error bounds hold for most numbers, not all). A value
     whose slack would reach a quarter of the step cannot tell that step from a finer
-    one and is not asked; the step is claimed only if at least half the values, and
-    8, are."""
+    one and is not asked, nor is one within half a step of 0 (on every grid); the step
+    is claimed only if at least half the others, and 8, are."""
     x = np.asarray(values, dtype=np.float64).ravel()
     b = np.zeros_like(x) if bounds is None else np.broadcast_to(bounds, np.shape(values)).ravel()
     keep = np.isfinite(x)
@@ -37,8 +37,12 @@ def detect_grid(
         return None
     for q in range(1, most + 1):
         slack = np.maximum(tolerance, 2.0 * b * q)
-        asked = slack < 0.25
-        if asked.sum() < max(8, len(x) / 2) and asked.sum() < len(x):
+        # Values within half a step of 0 lie on every grid and say nothing about this one.
+        telling = np.abs(x * q) >= 0.5
+        asked = telling & (slack < 0.25)
+        if asked.sum() < max(8, telling.sum() / 2) and asked.sum() < telling.sum():
+            continue
+        if not asked.any():
             continue
         scaled = x[asked] * q
         if np.mean(np.abs(scaled - np.round(scaled)) <= slack[asked]) >= fit:

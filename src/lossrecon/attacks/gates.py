@@ -63,6 +63,8 @@ _RETRIES = 6  # readings of a coordinate past its bound, each with an 8x larger 
 _RECUTS = 3  # cuts of a window that cut a sample, before it is charted on a new direction
 _DIRECTIONS = 4  # directions a window is charted along, at most
 _HEADROOM = 16.0  # the largest finite number of the format over the largest value asked
+_NOISE_REPEATS = 24  # more answers at w = 0 when the first show noise
+_NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
 
 
@@ -71,6 +73,17 @@ def _power_of_two(x: float | np.ndarray, up: bool = False) -> np.ndarray:
     exactly, so a weight made of it reaches the client unrounded."""
     exponent = np.log2(np.asarray(x, dtype=float))
     return np.exp2(np.ceil(exponent) if up else np.floor(exponent))
+
+
+def _noise_bound(answers: np.ndarray) -> float:
+    """The standard deviation of repeated answers, at the upper end of its 99 %
+    confidence interval (a handful of repeats can understate it twice over)."""
+    from scipy.stats import chi2
+
+    n = len(answers)
+    if n < 2 or np.std(answers) == 0:
+        return 0.0
+    return float(np.std(answers, ddof=1) * np.sqrt((n - 1) / chi2.ppf(0.01, n - 1)))
 
 
 def gates_fit(net: ReLUNetwork) -> str | None:
@@ -139,11 +152,11 @@ class _Window:
     recuts: int = 0  # splits of this window undone because a cut ran through a sample
     scale: float = 1.0  # the count pair's output scale its share was read at
 
-    def narrowed(self, lo: float, hi: float) -> _Window:
+    def narrowed(self, lo: float, hi: float, cap: float) -> _Window:
         """A part of this window along its last direction; about half its samples, so
-        its count may be read at twice the scale (at most 1)."""
+        its count may be read at twice the scale (at most ``cap``)."""
         return _Window(
-            self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi], scale=min(1.0, 2.0 * self.scale)
+            self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi], scale=min(cap, 2.0 * self.scale)
         )
 
     def deeper(self, direction: int, lo: float, hi: float) -> _Window:
@@ -224,6 +237,7 @@ class _Gated:
         self.closed = 0.0
         self.count_scale = 1.0
         self.first_scale = 1.0
+        self.scale_cap = 1.0
         self.warnings: list[str] = []
 
     # -- queries -------------------------------------------------------------------
@@ -343,7 +357,9 @@ class _Gated:
         for w, used in zip(windows, scales, strict=True):
             w.scale = float(used)
         ratio = self.pair_share(1.0) / self.pair_share(scales)
-        return np.stack([raw * ratio, np.array([self.floor(r) for r in raw]) * ratio])
+        # The pair's two answers, each off by up to answer_error times itself.
+        error = self.answer_error * (2.0 * abs(self.closed) + np.abs(raw))
+        return np.stack([raw * ratio, error * ratio])
 
     # -- the chart -------------------------------------------------------------------
     def new_direction(self, within: _Window | None) -> int:
@@ -488,8 +504,8 @@ class _Gated:
         lefts, rights = [], []
         for w, cut in zip(windows, cuts, strict=True):
             if cut is not None:
-                lefts.append(w.narrowed(w.lo[-1], cut))
-                rights.append(w.narrowed(cut, w.hi[-1]))
+                lefts.append(w.narrowed(w.lo[-1], cut, self.scale_cap))
+                rights.append(w.narrowed(cut, w.hi[-1], self.scale_cap))
         # A right half is the parent's share minus the left's, unless the parent's own
         # error would then blur a count, or a sample may sit exactly on the cut (then it
         # is in both halves): then it is asked too, and the halves must add up.
@@ -563,6 +579,8 @@ class _Gated:
                 self.warnings.append(
                     f"a window counted {count:.2f} samples (a boundary cut a sample): left out"
                 )
+            elif round(count) == 0:
+                continue  # a sliver of share that is no sample: nothing in it
             elif round(count) >= 2 and self.splittable(w):
                 self.warnings.append(
                     f"a window of {round(count)} samples could not be split further: left out"
@@ -721,6 +739,18 @@ class _Gated:
             return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, "labels")
 
         delta, spreads = self.within_range(spaced, np.full(k, spread))
+        scale = count * self.kappa_ * spreads * _SPACING
+        blur = self.answer_error * (abs(self.closed) + np.abs(delta)) / scale
+        # Noisy answers: a position blurred past 0.05 is asked again and averaged.
+        times = np.ceil((blur / 0.05) ** 2) - 1.0
+        again = np.flatnonzero((times >= 1) & (4.0 * self.noise >= self.answer_error))
+        if len(again):
+            times = np.minimum(times[again], 2 * _NOISE_READS)
+            total = delta[again].copy()
+            for r in range(1, int(times.max()) + 1):
+                rows = again[times >= r]
+                total[times >= r] += spaced(rows, spreads[rows])
+            delta[again] = total / (times + 1.0)
         position = (delta / (count * self.kappa_) + np.log(self.d)) / (spreads * _SPACING)
         self.classes = np.round(position).astype(int)
         self.class_ok = (np.abs(position - self.classes) < 0.1) & (self.classes >= 0)
@@ -773,13 +803,32 @@ class _Gated:
             return min(1.0, max(-1.2 * np.nanmin(seen), least)), top
 
         first = bounds(0)[0]
+        self.radii = []
         for coordinate in range(self.n):
             share, top = bounds(coordinate)
+            self.radii.append((share * scale, top * scale))
             self.read_coordinate(coordinate, share * scale, top * scale, inputs, errors)
         share, top = bounds(self.n)
         if self.n > 1 and share < first / 4.0:
+            self.radii[0] = (share * scale, top * scale)
             self.read_coordinate(0, share * scale, top * scale, inputs, errors, "again")
         return inputs, errors
+
+    def repeat(self, rows: np.ndarray, times: np.ndarray, inputs: np.ndarray, errors: np.ndarray):
+        """Read the samples ``rows`` ``times`` (len(rows),) times more, every coordinate,
+        and average: the answers' noise, not their rounding, shrinks as 1/sqrt(reads)."""
+        rounding = max(16.0 * self.wobble, self.roundoff, 2.0 * self.decimal)
+        floor = rounding / self.answer_error
+        total = inputs[rows].copy()
+        for r in range(1, int(times.max()) + 1):
+            again = rows[times >= r]
+            more, spread = np.zeros_like(inputs), np.zeros_like(errors)
+            for coordinate, (least, top) in enumerate(self.radii):
+                self.read_coordinate(coordinate, least, top, more, spread, "noise", again)
+            total[times >= r] += more[again]
+        reads = times + 1.0
+        inputs[rows] = total / reads[:, None]
+        errors[rows] *= np.maximum(1.0 / np.sqrt(reads), floor)[:, None]
 
     def read_coordinate(
         self,
@@ -789,12 +838,13 @@ class _Gated:
         inputs: np.ndarray,
         errors: np.ndarray,
         phase: str = "",
+        rows: np.ndarray | None = None,
     ) -> None:
-        """Read coordinate k of every sample into ``inputs`` and ``errors`` (K, n) as
-        u = 1 + a_k / R, R the power of two above ``least`` (K,), multiplied by 8 and read
-        again for a sample whose coordinate is past it; ``top`` (K,) bounds a_k."""
-        k = len(self.windows)
-        todo = np.arange(k)
+        """Read coordinate k of every sample (or of ``rows``) into ``inputs`` and
+        ``errors`` (K, n) as u = 1 + a_k / R, R the power of two above ``least`` (K,),
+        multiplied by 8 and read again for a sample whose coordinate is past it; ``top``
+        (K,) bounds a_k. ``phase`` names a reading after the first."""
+        todo = np.arange(len(self.windows)) if rows is None else rows
         radius = _power_of_two(least, up=True)
         e = np.zeros(self.n)
         e[coordinate] = 1.0
@@ -809,7 +859,11 @@ class _Gated:
                 np.stack([alpha, -alpha], axis=1),
                 np.ones(len(todo)),
                 1.0,
-                "coordinates again" if attempt or phase else "coordinates",
+                f"coordinates ({phase})"
+                if phase == "noise"
+                else "coordinates again"
+                if attempt or phase
+                else "coordinates",
                 u_max=1.0 + top[todo] / radius[todo],
                 terms=lambda u: 1.0 + np.abs(u - 1.0),
             )
@@ -848,6 +902,17 @@ class _Gated:
                 ok[i] &= lo - slack <= t <= hi + slack
         return ok
 
+    def confident(
+        self, windows: list[_Window], inputs: np.ndarray, errors: np.ndarray
+    ) -> np.ndarray:
+        """Which samples pass their check, with their class (cross-entropy) and an error
+        bound that is not a sizeable share of themselves."""
+        ok = self.check(windows, inputs, errors)
+        if self.loss == "cross_entropy":
+            ok &= self.class_ok
+        norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
+        return ok & (np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300))
+
     def read_twice(self, inputs: np.ndarray, errors: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Which of the samples read (M',) is a second reading of an earlier one: the same
         input within both error bounds, the same label, from another window."""
@@ -870,14 +935,23 @@ class _Gated:
     def run(self, closed: np.ndarray | None) -> GatedResult:
         if closed is None:
             closed = self.ask(np.zeros((_REPEATS, self.net.n_params)), "baseline")
+        if np.std(closed) > 0:  # noisy: enough repeats to bound the noise, not guess it
+            more = self.ask(np.zeros((_NOISE_REPEATS, self.net.n_params)), "baseline")
+            closed = np.concatenate([closed, more])
         self.closed = float(np.median(closed))
-        self.noise = float(np.std(closed) / max(abs(self.closed), 1e-300))
+        self.noise = _noise_bound(closed) / max(abs(self.closed), 1e-300)
         if self.clip is not None:  # answers this close to the ceiling may be clipped
             self.ceiling = self.clip - 4.0 * self.resolution * abs(self.clip)
         self.headroom = self.ceiling - self.closed
         if self.loss == "squared":
             self.count_scale = float(_power_of_two(1e3 * np.sqrt(max(abs(self.closed), 1e-30))))
         self.first_scale = min(1.0, self.out_limit / self.count_output)
+        # Noisy answers blur a count by their noise times the whole loss: windows with
+        # fewer samples are then counted at larger scales, their share kept near the
+        # top window's, far above the closed loss.
+        self.scale_cap = 1.0
+        if 4.0 * self.noise >= self.answer_error:
+            self.scale_cap = float(_power_of_two(self.out_limit / self.count_output))
         windows = self.chart(self.n_samples)
         none = np.zeros((0, self.n)), np.zeros((0, self.d))
         empty = GatedResult(*none, np.zeros(0), *none, 0.0)
@@ -891,12 +965,17 @@ class _Gated:
         self.read_labels()
         norms = self.read_norms()
         inputs, errors = self.read_inputs(norms)
-        ok = self.check(windows, inputs, errors)
-        if self.loss == "cross_entropy":
-            ok &= self.class_ok
-        # A sample whose error bound is a sizeable share of itself is not returned as read.
-        norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
-        ok &= np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300)
+        ok = self.confident(windows, inputs, errors)
+        # Noisy answers: a sample whose bound is too wide, or that failed its check, is
+        # read again as many times as its bound asks for (at most _NOISE_READS).
+        noisy = 4.0 * self.noise >= self.answer_error
+        weak = np.flatnonzero(~ok & np.all(np.isfinite(inputs), axis=1))
+        if noisy and len(weak):
+            norm = np.linalg.norm(inputs[weak], axis=1)
+            ratio = np.linalg.norm(errors[weak], axis=1) / (0.8 * _CONFIDENT * norm)
+            times = np.clip(np.ceil(ratio**2) - 1.0, 1.0, _NOISE_READS)
+            self.repeat(weak, times, inputs, errors)
+            ok = self.confident(windows, inputs, errors)
         failed = int((~ok).sum())
         if failed:
             self.warnings.append(f"{failed} samples failed their check and are left out")
