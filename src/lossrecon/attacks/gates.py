@@ -922,12 +922,12 @@ class _Gated:
         good = np.flatnonzero(ok)
         if len(good) < 2:
             return twice
-        radius = 8.0 * float(np.linalg.norm(errors[good], axis=1).max()) + 1e-300
+        radius = 2.0 * float(np.linalg.norm(errors[good], axis=1).max()) + 1e-300
         for i, j in sorted(cKDTree(inputs[good]).query_pairs(radius)):
             a, b = good[i], good[j]
             if twice[a] or twice[b]:
                 continue
-            close = np.all(np.abs(inputs[a] - inputs[b]) <= 4.0 * (errors[a] + errors[b]))
+            close = np.all(np.abs(inputs[a] - inputs[b]) <= errors[a] + errors[b])
             if close and np.array_equal(self.labels[a], self.labels[b]):
                 twice[b] = True
         return twice
