@@ -16,8 +16,14 @@ def test_quick_bench_writes_the_report_the_json_and_every_figure(tmp_path):
     assert chosen["attack"] == "chosen" and chosen["recall"] == 1.0
     defenses = {row["defense"] for row in results["defenses"]}
     assert defenses == {"none", "noise", "rounding", "softplus", "precision", "clipping"}
-    assert len([r for r in results["defenses"] if r["defense"] == "clipping"]) == 4
-    assert all(row["precision"] in (None, 1.0) for row in results["defenses"])
+    assert {row["method"] for row in results["defenses"]} == {"hat", "gates"}
+    assert len([r for r in results["defenses"] if r["defense"] == "clipping"]) == 2 * 4
+    # No confident garbage: whatever is returned is the truth, to 1e-3 at least (float16
+    # and noise of 1e-2 leave the gates short of 1e-6).
+    assert all(row["precision@1e-3"] in (None, 1.0) for row in results["defenses"])
+    hat = [r for r in results["defenses"] if r["method"] == "hat"]
+    assert all(row["precision"] in (None, 1.0) for row in hat)
+    assert "gates keeps recall" in (tmp_path / "report.md").read_text()
     assert json.loads((tmp_path / "bench.json").read_text())["quick"] is True
     report = (tmp_path / "report.md").read_text()
     for name in ("defenses.png", "queries.png", "loss_slice.png", "digits.png"):

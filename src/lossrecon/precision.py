@@ -91,7 +91,7 @@ def answer_resolution(dtype: str, digits: int | None, noise: float) -> float:
     return max(rounding, decimal, 8.0 * noise)
 
 
-def decimal_digits(values: np.ndarray, most: int = 12) -> int | None:
+def decimal_digits(values: np.ndarray, most: int = 14) -> int | None:
     """The fewest significant decimal digits every nonzero value is written with, if at
     most ``most`` (a loss rounded to k digits before it is reported), else None."""
     x = np.asarray(values, dtype=np.float64)
@@ -101,6 +101,7 @@ def decimal_digits(values: np.ndarray, most: int = 12) -> int | None:
     exponent = np.floor(np.log10(np.abs(x)))
     for digits in range(1, most + 1):
         scaled = x * 10.0 ** (digits - 1 - exponent)
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-14 * np.abs(scaled)):
+        # x times a power of ten carries the float64 rounding of both: a few units of 2^-53.
+        if np.all(np.abs(scaled - np.round(scaled)) <= 8.0 * 2.0**-53 * np.abs(scaled)):
             return digits
     return None
