@@ -783,8 +783,8 @@ class _Gated:
         then reaches 1 + a_k / R, bounded by the largest coordinate seen so far (the norm
         at first): where the format's range is what limits the output scale (float16),
         that bound sets it, and a squared loss, whose share goes as u², keeps u within a
-        factor 9 of 1 (R at least an eighth of that coordinate). R and the outputs are
-        powers of two.
+        factor 9 of 1 (R at least an eighth of that coordinate). The outputs are powers
+        of two; 1/R is rounded by the client, and that rounding is in the error bound.
         """
         k = len(self.windows)
         fallback = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
@@ -841,11 +841,11 @@ class _Gated:
         rows: np.ndarray | None = None,
     ) -> None:
         """Read coordinate k of every sample (or of ``rows``) into ``inputs`` and
-        ``errors`` (K, n) as u = 1 + a_k / R, R the power of two above ``least`` (K,),
+        ``errors`` (K, n) as u = 1 + a_k / R, R = ``least`` (K,) at first,
         multiplied by 8 and read again for a sample whose coordinate is past it; ``top``
         (K,) bounds a_k. ``phase`` names a reading after the first."""
         todo = np.arange(len(self.windows)) if rows is None else rows
-        radius = _power_of_two(least, up=True)
+        radius = np.array(least, dtype=float)
         e = np.zeros(self.n)
         e[coordinate] = 1.0
         for attempt in range(_RETRIES):
