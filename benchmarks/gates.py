@@ -2,7 +2,8 @@
 
 Float64, float32, float16 and bfloat16 PyTorch models with biases, cross-entropy and MSE,
 declared nowhere (the attack sees numbers only, as a Flower server does), and behind
-noise, rounding and clipping at twice the loss at w = 0.
+noise, rounding and clipping at twice the loss at w = 0. One query reads one coordinate
+(``pack=False``; benchmarks/packing.py measures the packed readout).
 For each case: recall@1e-6 (and at looser tau where the noise allows no better),
 precision, median relative error of the inputs, the share exact after snapping to the
 grid the attack detects (what ``snap=True`` does, bounds included), labels (classes
@@ -75,7 +76,9 @@ def case(
             at_zero = float(oracle(np.zeros((1, oracle.n_params)))[0])  # type: ignore[operator,attr-defined]
             oracle = ClippedLoss(oracle, strength * at_zero)
     counted = lr.CountingOracle(Undeclared(oracle), overflow=True)  # inf: the attack asks again
-    rec, seconds, caught = timed(lambda: lr.attacks.chosen_weights(counted, widths, bias=True))
+    rec, seconds, caught = timed(
+        lambda: lr.attacks.chosen_weights(counted, widths, bias=True, pack=False)
+    )
     report = lr.evaluate(rec, data.inputs, data.targets)
     bounds = rec.stats.input_error_bounds
     step = detect_grid(rec.inputs, bounds)  # what snap=True does

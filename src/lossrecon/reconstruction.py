@@ -40,13 +40,17 @@ class RunStats:
 
     ``checks_failed``: samples read but left out because their check failed; ``grid`` and
     ``target_grid``: the steps the inputs and the labels were snapped to (``snap=True``),
-    None when they lie on none.
+    None when they lie on none. ``pack_grid``: [step, low, high] of the grid the gated
+    reading packed coordinates on (values step q, q in [low, high]); ``bits_limit``: the
+    fewest queries any attack could read the data in, its bits over the bits one answer
+    carries (the mantissa of the client's format).
 
     Per recovered sample (arrays of length M', in the order of ``inputs``):
     ``residuals`` (the consistency check each passed), ``input_error_bounds`` (shape
     (M', n): a bound on the error of every input number, from the format and the
     measured noise of the answers), ``target_error_bounds`` (shape (M', d), the same
-    for the labels), ``multiplicity`` (how many
+    for the labels), ``packed`` (the share of its coordinates read several to an answer),
+    ``multiplicity`` (how many
     training samples share the input, where biases make it visible),
     ``kinks_per_sample`` and ``oriented`` (blind).
     """
@@ -73,9 +77,12 @@ class RunStats:
     checks_failed: int | None = None
     grid: float | None = None
     target_grid: float | None = None
+    pack_grid: list[float] | None = None
+    bits_limit: float | None = None
     residuals: np.ndarray | None = None
     input_error_bounds: np.ndarray | None = None
     target_error_bounds: np.ndarray | None = None
+    packed: np.ndarray | None = None
     multiplicity: np.ndarray | None = None
     kinks_per_sample: np.ndarray | None = None
     oriented: np.ndarray | None = None
@@ -84,6 +91,7 @@ class RunStats:
         "residuals",
         "input_error_bounds",
         "target_error_bounds",
+        "packed",
         "multiplicity",
         "kinks_per_sample",
         "oriented",

@@ -148,3 +148,29 @@ def test_the_error_bounds_hold_for_every_number_in_float32():
     found = lr.evaluation.match(rec.inputs, x, tau=1e-6)
     error = np.abs(rec.inputs[found.recovered] - x[found.truth])
     assert np.mean(error <= rec.stats.input_error_bounds[found.recovered]) >= 0.99
+
+
+def test_quantized_inputs_are_read_several_to_an_answer_and_exactly():
+    x, y = digits(120)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    packed = run(Undeclared(target), widths, snap=True)
+    plain = run(Undeclared(target), widths, pack=False)
+    assert lr.evaluate(packed, x, y)["input_rel_error_max"] == 0.0
+    assert packed.stats.pack_grid[0] == 1 / 16 and packed.stats.packed.mean() > 0.8
+    assert packed.queries < 0.5 * plain.queries
+    assert packed.stats.bits_limit < packed.queries
+
+
+def test_a_grid_that_breaks_after_the_first_samples_costs_queries_not_samples():
+    """One coordinate of every sixth digit is off the grid: too rare among the first
+    samples to deny the grid, so those values fail to decode and are read unpacked."""
+    x, y = digits(60)
+    x[::6, 10] += 0.004
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    rec = run(Undeclared(target), widths)
+    report = lr.evaluate(rec, x, y)
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    assert rec.stats.pack_grid is not None
+    assert rec.stats.queries_by_phase["coordinates (unpacked)"] > 0

@@ -37,6 +37,7 @@ import numpy as np
 from lossrecon.activations import Activation
 from lossrecon.attacks.contract import EARLY_STOPS, Progress, emit, stop_reason
 from lossrecon.attacks.gates import gated_read, gates_fit
+from lossrecon.attacks.packing import PackGrid, mantissa_bits
 from lossrecon.attacks.routing import Router
 from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.geometry import Kink, LineReading, read_line
@@ -666,6 +667,7 @@ def chosen_weights(
     n_samples: int | None = None,
     method: str = "auto",
     snap: bool = False,
+    pack: bool = True,
     random_state: int | np.random.Generator | None = 0,
     progress: Progress | None = None,
     **activation_params: Any,
@@ -686,8 +688,10 @@ def chosen_weights(
       oracle declares (with "mean", M fixes the scale).
 
     ``snap`` rounds the inputs to the coarsest grid 1/q they all lie on, if any
-    (``stats.grid``; digits: 1/16). ``progress(phase, queries, samples)`` is called as the
-    attack goes. Returns exact
+    (``stats.grid``; digits: 1/16). ``pack`` (gates): once the first samples show their
+    inputs lie on a grid, read several coordinates per query (``stats.packed``,
+    ``stats.pack_grid``; ``stats.bits_limit`` is the fewest queries the data allow).
+    ``progress(phase, queries, samples)`` is called as the attack goes. Returns exact
     inputs and labels (``scale_known``; cross-entropy labels as one-hot rows);
     ``stats`` holds the checks, the warnings and, with biases, each sample's
     multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
@@ -707,7 +711,7 @@ def chosen_weights(
     declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
     if method != "hat" and unfit is None:
         counted = CountingOracle(oracle, budget, overflow=True)
-        rec = _through_gates(counted, net, declared, rng, progress)
+        rec = _through_gates(counted, net, declared, rng, progress, pack)
         return _snapped(rec) if snap else rec
     if declared.loss == "cross_entropy":
         raise ConfigurationError(
@@ -749,6 +753,7 @@ def _through_gates(
     declared: LossConvention,
     rng: np.random.Generator,
     progress: Progress | None,
+    pack: bool,
 ) -> Reconstruction:
     """The chosen-weights attack by exact gates (see :mod:`lossrecon.attacks.gates`)."""
     stats = RunStats(attack="chosen_weights", method="gates")
@@ -778,11 +783,17 @@ def _through_gates(
             digits=digits,
             closed=closed,
             ceiling=ceiling,
+            pack=pack,
         )
         stats.warnings += result.warnings
         stats.multiplicity = result.multiplicity
         stats.input_error_bounds = result.input_bounds
         stats.target_error_bounds = result.target_bounds
+        stats.packed = result.packed
+        grid = result.grid
+        if grid is not None:
+            stats.pack_grid = [grid.step, grid.low, grid.high]
+        stats.bits_limit = _bits_limit(len(result.inputs), n, d, stats.loss, stats.dtype, grid)
         stats.checks_failed = result.failed
         stats.reduction = _reduction(
             stats.loss, result.kappa, result.multiplicity.sum(), d, result.kappa_error
@@ -833,6 +844,20 @@ def _target(
     if top > closed * (1.0 + 8.0 * resolution) and np.sum(finite == top) >= 2:
         ceiling = top
     return loss, dtype, digits, at_zero, ceiling
+
+
+def _bits_limit(
+    m: int, n: int, d: int, loss: str | None, dtype: str | None, grid: PackGrid | None
+) -> float | None:
+    """The fewest queries that could carry M samples' inputs and labels: their bits over
+    one answer's (its format's mantissa). A number off any grid counts as a whole answer's
+    bits; a cross-entropy label as log2 d."""
+    if dtype is None or not m:
+        return None
+    answer = mantissa_bits(dtype)
+    per_input = answer if grid is None else grid.bits
+    per_label = np.log2(d) if loss == "cross_entropy" else d * answer
+    return float(m * (n * per_input + per_label) / answer)
 
 
 def _reduction(loss: str, kappa: float, m: float, d: int, error: float) -> str | None:

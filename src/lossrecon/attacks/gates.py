@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lossrecon.activations import ReLU
+from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights
 from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.precision import ACCUMULATION, LARGEST, ROUNDOFF, answer_resolution, in_format
@@ -63,6 +64,7 @@ _RETRIES = 6  # readings of a coordinate past its bound, each with an 8x larger 
 _RECUTS = 3  # cuts of a window that cut a sample, before it is charted on a new direction
 _DIRECTIONS = 4  # directions a window is charted along, at most
 _HEADROOM = 16.0  # the largest finite number of the format over the largest value asked
+_PILOT = 16  # samples read one coordinate a query, before a grid is looked for
 _NOISE_REPEATS = 24  # more answers at w = 0 when the first show noise
 _NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
@@ -178,8 +180,9 @@ class _Window:
 class GatedResult:
     """What the gated reading recovered: inputs (M', n), labels (M', d) (squared loss) or
     one-hot classes (cross-entropy), multiplicities, a bound on the error of every input
-    number (M', n) and label (M', d), the loss factor κ and its relative error, and how
-    many samples failed their check."""
+    number (M', n) and label (M', d), the loss factor κ and its relative error, how many
+    samples failed their check, and the share of each one's coordinates read packed on
+    the grid the first samples showed (``grid``, None when they showed none)."""
 
     inputs: np.ndarray
     targets: np.ndarray
@@ -188,6 +191,8 @@ class GatedResult:
     target_bounds: np.ndarray
     kappa: float
     kappa_error: float = 0.0
+    packed: np.ndarray | None = None
+    grid: PackGrid | None = None
     failed: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -205,8 +210,11 @@ class _Gated:
         n_samples: int | None,
         digits: int | None,
         ceiling: float | None,
+        pack: bool = True,
     ) -> None:
         self.n_samples = n_samples
+        self.pack = pack
+        self.grid: PackGrid | None = None
         self.clip = ceiling
         self.ceiling = np.inf
         self.headroom = np.inf  # how far the loss may rise above the closed loss
@@ -759,21 +767,27 @@ class _Gated:
         self.other = (self.classes + 1) % self.d
         self.labels = np.eye(self.d)[self.classes]
 
-    def read_norms(self) -> np.ndarray:
-        """A rough ||a|| per sample: the mean of relu(r·a) over random rows r."""
+    def read_norms(self, samples: np.ndarray) -> np.ndarray:
+        """A rough ||a|| for the samples (indices into the windows): the mean of relu(r·a)
+        over random rows r, the same for every sample (kept for the check)."""
         k = len(self.windows)
-        depth = max(len(w.dirs) for w in self.windows)
-        j = min(_NORM_ROWS, self.router.rows - 2 * depth)
-        rows = self.rng.normal(size=(j, self.n))
-        scale = max(self.ranges) * np.sqrt(self.n)
-        extra = np.tile(rows, (k, 1, 1))
-        mix = np.full((k, j), 1.0 / (j * scale))
+        if not hasattr(self, "norm_rows"):
+            depth = max(len(w.dirs) for w in self.windows)
+            j = min(_NORM_ROWS, self.router.rows - 2 * depth)
+            self.norm_rows = self.rng.normal(size=(j, self.n))
+            self.norm_scale = max(self.ranges) * np.sqrt(self.n)
+            self.norm_mix = 1.0 / (j * self.norm_scale)
+            self.norm_u, self.norm_du = np.full(k, np.nan), np.full(k, np.nan)
+        j = len(self.norm_rows)
+        extra = np.tile(self.norm_rows, (len(samples), 1, 1))
+        mix = np.full((len(samples), j), self.norm_mix)
         u_scale = 1.0 / np.sqrt(2.0 * np.pi * self.n)
-        u, du = self.read_values(np.arange(k), extra, mix, np.zeros(k), u_scale, "norms")
-        self.norm_rows, self.norm_mix, self.norm_u, self.norm_du = rows, mix[0, 0], u, du
-        return np.sqrt(2.0 * np.pi) * u * scale
+        zero = np.zeros(len(samples))
+        u, du = self.read_values(samples, extra, mix, zero, u_scale, "norms")
+        self.norm_u[samples], self.norm_du[samples] = u, du
+        return np.sqrt(2.0 * np.pi) * u * self.norm_scale
 
-    def read_inputs(self, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def read_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every coordinate as u = 1 + a_k / R, re-read with a larger R past the bound.
 
         R = share * scale: at first what a dense vector's coordinates need, then 1.2 times
@@ -787,32 +801,90 @@ class _Gated:
         of two; 1/R is rounded by the client, and that rounding is in the error bound.
         """
         k = len(self.windows)
-        fallback = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
-        scale = np.where(norms > 0, norms, fallback)
+        # A sample's scale: its norm where one was read (not for samples read packed),
+        # else what its first window bounds |w·a| by.
+        scale = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
+
+        def measured(rows: np.ndarray) -> None:
+            norms = self.read_norms(rows)
+            scale[rows] = np.where(norms > 0, norms, scale[rows])
+
         squeezed = self.loss == "squared" and self.range_limited
         inputs = np.zeros((k, self.n))
         errors = np.zeros((k, self.n))
 
-        def bounds(upto: int) -> tuple[float, float]:
-            """(share, top) from the coordinates read so far."""
+        def bounds(upto: int, rows: np.ndarray) -> tuple[float, float]:
+            """(share, top) from the coordinates of ``rows`` read so far."""
             if not upto:
                 return min(1.0, 4.0 / np.sqrt(self.n)), 1.0
-            seen = inputs[:, :upto] / scale[:, None]
+            seen = inputs[rows, :upto] / scale[rows, None]
             top = min(1.0, max(1.2 * np.nanmax(seen), _LEAST_SHARE))
             least = top / 8.0 if squeezed else _LEAST_SHARE
             return min(1.0, max(-1.2 * np.nanmin(seen), least)), top
 
-        first = bounds(0)[0]
-        self.radii = []
-        for coordinate in range(self.n):
-            share, top = bounds(coordinate)
-            self.radii.append((share * scale, top * scale))
-            self.read_coordinate(coordinate, share * scale, top * scale, inputs, errors)
-        share, top = bounds(self.n)
-        if self.n > 1 and share < first / 4.0:
-            self.radii[0] = (share * scale, top * scale)
-            self.read_coordinate(0, share * scale, top * scale, inputs, errors, "again")
+        def one_by_one(rows: np.ndarray) -> None:
+            first = bounds(0, rows)[0]
+            for coordinate in range(self.n):
+                share, top = bounds(coordinate, rows)
+                self.radii[coordinate] = (share * scale, top * scale)
+                self.read_coordinate(coordinate, *self.radii[coordinate], inputs, errors, rows=rows)
+            share, top = bounds(self.n, rows)
+            if self.n > 1 and share < first / 4.0:
+                self.radii[0] = (share * scale, top * scale)
+                self.read_coordinate(0, *self.radii[0], inputs, errors, "again", rows)
+
+        self.radii = [(scale, scale)] * self.n
+        self.packed = np.zeros(k)
+        everyone = np.arange(k)
+        pilot = everyone[:_PILOT] if self.pack else everyone
+        measured(pilot)
+        one_by_one(pilot)
+        rest = everyone[len(pilot) :]
+        if not len(rest):
+            return inputs, errors
+        self.grid = pack_grid(inputs[pilot], errors[pilot])
+        if self.grid is None:
+            measured(rest)
+            one_by_one(rest)
+        else:
+            self.read_packed(rest, self.grid, inputs, errors)
         return inputs, errors
+
+    def read_packed(
+        self, rows: np.ndarray, grid: PackGrid, inputs: np.ndarray, errors: np.ndarray
+    ) -> None:
+        """Read the coordinates of ``rows`` P at a time, packed on ``grid``
+        (:mod:`lossrecon.attacks.packing`); a value that does not decode is read again on
+        its own, with the bounds the first samples set."""
+        depth = max(len(w.dirs) for w in self.windows)
+        room = (self.router.rows - 2 * depth) // 2
+        count = per_query(grid.levels, self.answer_error + 2.0 * self.roundoff, room)
+        for start in range(0, self.n, count):
+            coordinates = np.arange(start, min(start + count, self.n))
+            p = len(coordinates)
+            omega, gamma = weights(grid, p)
+            e = np.zeros((2 * p, self.n))
+            e[2 * np.arange(p), coordinates] = 1.0
+            e[2 * np.arange(p) + 1, coordinates] = -1.0
+            mix = np.tile(np.repeat(omega, 2) * np.tile([1.0, -1.0], p), (len(rows), 1))
+            top = float(grid.levels) ** p
+            u, du = self.read_values(
+                rows,
+                np.tile(e, (len(rows), 1, 1)),
+                mix,
+                np.full(len(rows), gamma),
+                top / 2.0,
+                "packed",
+                u_max=top,
+            )
+            values, ok = decode(u, du, grid, p)
+            good, bad = rows[ok], rows[~ok]
+            inputs[np.ix_(good, coordinates)] = values[ok]
+            errors[np.ix_(good, coordinates)] = (du[ok] * grid.step)[:, None]
+            self.packed[good] += p / self.n
+            for coordinate in coordinates.tolist() if len(bad) else ():
+                least, top_ = self.radii[coordinate]
+                self.read_coordinate(coordinate, least, top_, inputs, errors, "unpacked", bad)
 
     def repeat(self, rows: np.ndarray, times: np.ndarray, inputs: np.ndarray, errors: np.ndarray):
         """Read the samples ``rows`` ``times`` (len(rows),) times more, every coordinate,
@@ -860,7 +932,7 @@ class _Gated:
                 np.ones(len(todo)),
                 1.0,
                 f"coordinates ({phase})"
-                if phase == "noise"
+                if phase in ("noise", "unpacked")
                 else "coordinates again"
                 if attempt or phase
                 else "coordinates",
@@ -890,7 +962,10 @@ class _Gated:
         reach = (
             size * np.linalg.norm(errors, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
         )
-        ok &= np.abs(predicted - self.norm_u) <= 4.0 * (self.norm_du + reach) + rounding
+        # (samples read packed were asked no norm query: their check is the decoding's)
+        asked = np.isfinite(self.norm_u)
+        off = np.abs(predicted - self.norm_u) > 4.0 * (self.norm_du + reach) + rounding
+        ok &= ~(asked & off)
         for i, w in enumerate(windows):
             if not ok[i]:
                 continue
@@ -963,8 +1038,7 @@ class _Gated:
         self.count = np.array([round(w.share / self.unit) for w in windows], dtype=float)
         count = self.count
         self.read_labels()
-        norms = self.read_norms()
-        inputs, errors = self.read_inputs(norms)
+        inputs, errors = self.read_inputs()
         ok = self.confident(windows, inputs, errors)
         # Noisy answers: a sample whose bound is too wide, or that failed its check, is
         # read again as many times as its bound asks for (at most _NOISE_READS).
@@ -993,9 +1067,11 @@ class _Gated:
             errors[ok],
             self.label_bounds[ok],
             self.kappa_,
-            self.answer_error,
-            failed,
-            self.warnings,
+            kappa_error=self.answer_error,
+            packed=self.packed[ok],
+            grid=self.grid,
+            failed=failed,
+            warnings=self.warnings,
         )
 
 
@@ -1010,6 +1086,7 @@ def gated_read(
     digits: int | None = None,
     closed: np.ndarray | None = None,
     ceiling: float | None = None,
+    pack: bool = True,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -1019,6 +1096,8 @@ def gated_read(
     rounded to, if they are; ``n_samples``, M when known, only speeds the chart; ``closed``,
     answers already had at w = 0 (they measure the noise), else asked; ``ceiling``, the
     value the client clips its loss at, if it does. Answers past the format's range
-    (``inf``) or at the ceiling are asked again with smaller outputs.
+    (``inf``) or at the ceiling are asked again with smaller outputs. With ``pack``, the
+    coordinates of quantized data are read several to an answer once the first samples
+    show their grid.
     """
-    return _Gated(ask, net, loss, dtype, rng, n_samples, digits, ceiling).run(closed)
+    return _Gated(ask, net, loss, dtype, rng, n_samples, digits, ceiling, pack).run(closed)

@@ -1,0 +1,44 @@
+"""Packing quantized coordinates several to an answer, and decoding them."""
+
+import numpy as np
+import pytest
+
+from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights
+
+
+def test_packed_values_decode_to_themselves(rng):
+    grid = PackGrid(1 / 16, 0, 17)
+    q = rng.integers(0, 17, size=(50, 4))
+    omega, gamma = weights(grid, 4)
+    u = gamma + (q / 16) @ omega
+    values, ok = decode(u + rng.uniform(-0.2, 0.2, size=50), np.full(50, 0.1), grid, 4)
+    assert ok.all() and np.array_equal(values, q / 16)
+
+
+def test_a_value_off_the_grid_or_past_its_levels_does_not_decode():
+    grid = PackGrid(1 / 16, 0, 17)
+    omega, gamma = weights(grid, 2)
+    off = gamma + np.array([0.5 / 16 + 3 / 16, 20 / 16]) @ omega  # half a step off
+    past = gamma + np.array([1.0, 40 / 16]) @ omega  # digit 40 > 17 levels
+    _, ok = decode(np.array([off, past]), np.array([0.01, 0.01]), grid, 2)
+    assert not ok.any()
+
+
+def test_a_reading_too_blurred_to_tell_integers_does_not_decode():
+    grid = PackGrid(1.0, 0, 9)
+    _, ok = decode(np.array([43.0]), np.array([0.3]), grid, 2)
+    assert not ok.any()
+
+
+@pytest.mark.parametrize(("levels", "error", "expected"), [(18, 1.1e-6, 4), (18, 2e-15, 11)])
+def test_as_many_values_an_answer_holds_as_its_precision_allows(levels, error, expected):
+    assert per_query(levels, error, most=14) == expected
+    assert levels ** per_query(levels, error, 14) * error <= 0.25
+
+
+def test_the_grid_comes_from_the_first_samples_and_gaussian_data_have_none(rng):
+    digits = rng.integers(0, 17, size=(16, 64)) / 16
+    grid = pack_grid(digits, np.full(digits.shape, 1e-7))
+    assert grid is not None and grid.step == 1 / 16 and grid.low == 0
+    assert grid.high == int(digits.max() * 16) + 1
+    assert pack_grid(rng.normal(size=(16, 64)), np.full((16, 64), 1e-7)) is None
