@@ -41,3 +41,11 @@ def test_a_number_whose_bound_leaves_its_grid_point_in_doubt_is_not_snapped(rng)
 def test_bounds_do_not_make_random_data_look_quantized(rng):
     values = rng.normal(size=(100, 16))
     assert detect_grid(values, np.full(values.shape, 1e-6)) is None
+
+
+def test_a_grid_of_255ths_snaps_to_the_very_numbers_the_data_hold(rng):
+    exact = rng.integers(0, 256, size=(40, 49)) / 255
+    read = exact + rng.normal(scale=1e-7, size=exact.shape)
+    step = detect_grid(read)
+    assert step == 1 / 255
+    assert np.array_equal(snap(read, step), exact)

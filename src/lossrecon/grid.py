@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_grid", "snap"]
+__all__ = ["detect_grid", "on_grid", "snap"]
 
 
 def detect_grid(
@@ -55,9 +55,18 @@ def snap(values: np.ndarray, step: float, bounds: np.ndarray | None = None) -> n
     those whose error bound is under half the step (the multiple is then certain) and
     that lie within twice their bound of it."""
     x = np.asarray(values, dtype=np.float64)
-    snapped = np.round(x / step) * step
+    snapped = on_grid(np.round(x / step), step)
     if bounds is None:
         return snapped
     b = np.broadcast_to(bounds, x.shape)
     sure = (b < 0.5 * step) & (np.abs(snapped - x) <= np.maximum(2.0 * b, 1e-3 * step))
     return np.where(sure, snapped, x)
+
+
+def on_grid(index: np.ndarray, step: float) -> np.ndarray:
+    """The grid values index * step, written as index / q when step is 1/q (k / 255 is
+    then the very number the data hold, which k * (1 / 255) need not be)."""
+    q = np.round(1.0 / step)
+    if abs(1.0 / step - q) <= 1e-9 * q:
+        return np.asarray(index, dtype=np.float64) / q
+    return np.asarray(index, dtype=np.float64) * step

@@ -801,8 +801,8 @@ class _Gated:
         of two; 1/R is rounded by the client, and that rounding is in the error bound.
         """
         k = len(self.windows)
-        # A sample's scale: its norm where one was read (not for samples read packed),
-        # else what its first window bounds |w·a| by.
+        # A sample's scale: its norm, or what its first window bounds |w·a| by where the
+        # norm query saw nothing.
         scale = np.array([max(abs(w.lo[0]), abs(w.hi[0])) for w in self.windows])
 
         def measured(rows: np.ndarray) -> None:
@@ -826,14 +826,15 @@ class _Gated:
             first = bounds(0, rows)[0]
             for coordinate in range(self.n):
                 share, top = bounds(coordinate, rows)
-                self.radii[coordinate] = (share * scale, top * scale)
-                self.read_coordinate(coordinate, *self.radii[coordinate], inputs, errors, rows=rows)
+                self.read_shares[coordinate] = (share, top)
+                self.read_coordinate(coordinate, *self.radii(coordinate), inputs, errors, rows=rows)
             share, top = bounds(self.n, rows)
             if self.n > 1 and share < first / 4.0:
-                self.radii[0] = (share * scale, top * scale)
-                self.read_coordinate(0, *self.radii[0], inputs, errors, "again", rows)
+                self.read_shares[0] = (share, top)
+                self.read_coordinate(0, *self.radii(0), inputs, errors, "again", rows)
 
-        self.radii = [(scale, scale)] * self.n
+        self.scale = scale
+        self.read_shares = [(1.0, 1.0)] * self.n
         self.packed = np.zeros(k)
         everyone = np.arange(k)
         pilot = everyone[:_PILOT] if self.pack else everyone
@@ -843,12 +844,20 @@ class _Gated:
         if not len(rest):
             return inputs, errors
         self.grid = pack_grid(inputs[pilot], errors[pilot])
+        # Every sample's norm query, packed or not: garbage can decode to integers (a
+        # window that held two samples), and the norm query is what it fails.
+        measured(rest)
         if self.grid is None:
-            measured(rest)
             one_by_one(rest)
         else:
             self.read_packed(rest, self.grid, inputs, errors)
         return inputs, errors
+
+    def radii(self, coordinate: int) -> tuple[np.ndarray, np.ndarray]:
+        """R and the bound on a_k (K,) a coordinate was read with: its shares of each
+        sample's scale."""
+        share, top = self.read_shares[coordinate]
+        return share * self.scale, top * self.scale
 
     def read_packed(
         self, rows: np.ndarray, grid: PackGrid, inputs: np.ndarray, errors: np.ndarray
@@ -883,8 +892,9 @@ class _Gated:
             errors[np.ix_(good, coordinates)] = (du[ok] * grid.step)[:, None]
             self.packed[good] += p / self.n
             for coordinate in coordinates.tolist() if len(bad) else ():
-                least, top_ = self.radii[coordinate]
-                self.read_coordinate(coordinate, least, top_, inputs, errors, "unpacked", bad)
+                self.read_coordinate(
+                    coordinate, *self.radii(coordinate), inputs, errors, "unpacked", bad
+                )
 
     def repeat(self, rows: np.ndarray, times: np.ndarray, inputs: np.ndarray, errors: np.ndarray):
         """Read the samples ``rows`` ``times`` (len(rows),) times more, every coordinate,
@@ -895,7 +905,8 @@ class _Gated:
         for r in range(1, int(times.max()) + 1):
             again = rows[times >= r]
             more, spread = np.zeros_like(inputs), np.zeros_like(errors)
-            for coordinate, (least, top) in enumerate(self.radii):
+            for coordinate in range(self.n):
+                least, top = self.radii(coordinate)
                 self.read_coordinate(coordinate, least, top, more, spread, "noise", again)
             total[times >= r] += more[again]
         reads = times + 1.0
@@ -962,7 +973,6 @@ class _Gated:
         reach = (
             size * np.linalg.norm(errors, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
         )
-        # (samples read packed were asked no norm query: their check is the decoding's)
         asked = np.isfinite(self.norm_u)
         off = np.abs(predicted - self.norm_u) > 4.0 * (self.norm_du + reach) + rounding
         ok &= ~(asked & off)
@@ -1040,6 +1050,16 @@ class _Gated:
         self.read_labels()
         inputs, errors = self.read_inputs()
         ok = self.confident(windows, inputs, errors)
+        # A value past the levels the first samples showed carries into the next digit
+        # and still decodes to integers: a packed sample that fails its check is read
+        # again one coordinate a query.
+        carried = np.flatnonzero(~ok & (self.packed > 0))
+        if len(carried):
+            for coordinate in range(self.n):
+                least, top = self.radii(coordinate)
+                self.read_coordinate(coordinate, least, top, inputs, errors, "unpacked", carried)
+            self.packed[carried] = 0.0
+            ok = self.confident(windows, inputs, errors)
         # Noisy answers: a sample whose bound is too wide, or that failed its check, is
         # read again as many times as its bound asks for (at most _NOISE_READS).
         noisy = 4.0 * self.noise >= self.answer_error

@@ -9,9 +9,11 @@ digits d_j = q_j − low in [0, L),
     u = 1 + Σ_j L^j d_j = γ + Σ_j (L^j / step) a_{k_j},   γ = 1 − Σ_j L^j low,
 
 is an integer plus one, decoded digit by digit, as long as the error of u stays under a
-quarter. A value off the grid, or outside the levels the first samples showed, decodes
-to a non-integer or a digit out of range: the caller reads it again unpacked, so a wrong
-grid costs queries, never a wrong sample.
+quarter. A value off the grid decodes to a non-integer, a top digit past the levels the
+first samples showed decodes out of range: the caller reads those again unpacked. A
+lower digit past them carries into the next one and still decodes; the sample's own
+check (its norm query) catches that, and the caller reads the sample again unpacked. So
+a wrong grid costs queries, never a wrong sample.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossrecon.grid import detect_grid
+from lossrecon.grid import detect_grid, on_grid
 
 __all__ = ["PackGrid", "decode", "mantissa_bits", "pack_grid", "per_query", "weights"]
 
@@ -84,7 +86,7 @@ def decode(u: np.ndarray, du: np.ndarray, grid: PackGrid, count: int) -> tuple[n
     rest = np.where(ok, whole, 0.0)
     for j in range(count):
         rest, digits[:, j] = np.divmod(rest, grid.levels)
-    return (digits + grid.low) * grid.step, ok
+    return on_grid(digits + grid.low, grid.step), ok
 
 
 def mantissa_bits(dtype: str) -> int:
