@@ -13,7 +13,8 @@ input numbers within their stated error bound.
     python benchmarks/gates.py            # all 1797 digits, 500 Gaussian samples (~30 min)
     python benchmarks/gates.py --quick    # 300 digits, 100 Gaussian samples (2 minutes)
 
-Behind defenses the target is 300 digits in both runs.
+Behind defenses, and in float16 and bfloat16 (slow on the CPU), the target is 300 digits
+in both runs.
 """
 
 from __future__ import annotations
@@ -170,11 +171,14 @@ def main() -> None:
     digits = small if args.quick else lr.load_dataset("digits")
     normal = gaussian(100 if args.quick else 500, 100, 2)
     cases = []
-    for dtype in ("float32", "float64", "float16", "bfloat16"):
+    for dtype in ("float32", "float64"):
         cases.append(case("digits", digits, "cross_entropy", dtype))
         cases.append(case("digits", digits, "squared", dtype))
-        if dtype in ("float32", "float64"):
-            cases.append(case("gaussian", normal, "squared", dtype))
+        cases.append(case("gaussian", normal, "squared", dtype))
+    # PyTorch has no fast half-precision kernels on the CPU: 300 digits in both runs.
+    for dtype in ("float16", "bfloat16"):
+        cases.append(case("digits", small, "cross_entropy", dtype))
+        cases.append(case("digits", small, "squared", dtype))
     defenses = [("noise", 1e-4), ("noise", 1e-2), ("rounding", 6), ("rounding", 4), ("clipping", 2)]
     for defense in defenses:
         cases.append(case("digits", small, "cross_entropy", "float32", defense))
