@@ -151,6 +151,7 @@ COLUMNS = [
     ("dtype", lambda c: c["dtype"]),
     ("defense", lambda c: c["defense"] or "—"),
     ("recall", lambda c: _fmt(c["recall"], ".4f")),
+    ("recall@1e-4", lambda c: _fmt(c["recall@1e-4"], ".4f")),
     ("recall@1e-3", lambda c: _fmt(c["recall@1e-3"], ".4f")),
     ("precision", lambda c: _fmt(c["precision"], ".4f")),
     ("precision@1e-3", lambda c: _fmt(c["precision@1e-3"], ".4f")),

@@ -109,7 +109,7 @@ def test_a_client_gone_for_good_fails_alone():
     grid = FakeGrid(clients(), away=lambda node, r: node == 8 and r >= 50)
     results, _ = attack_clients(grid, WIDTHS, chosen, patience=5)
     assert results[8].stats.stopped == "oracle"
-    assert "missed 5 rounds" in results[8].stats.warnings[-1]
+    assert any("missed 5 rounds" in w for w in results[8].stats.warnings)
     assert recall(results[7], 0) == 1.0
 
 
