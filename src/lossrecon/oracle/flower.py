@@ -86,12 +86,13 @@ class _ClientOracle(DeclaredOracle):
                     or self.rounds.broken is not None
                 )
             )
-        if self.rounds.broken is not None:
-            raise OracleError(f"the server loop stopped: {self.rounds.broken}")
-        if self.rounds.failed(self.client):
-            raise OracleError(
-                f"client {self.client.node_id} missed {self.client.missed} rounds in a row"
-            )
+            # Read under the lock: the server loop may be in its next round already.
+            broken, missed = self.rounds.broken, self.client.missed
+            failed = self.rounds.failed(self.client)
+        if broken is not None:
+            raise OracleError(f"the server loop stopped: {broken}")
+        if failed:
+            raise OracleError(f"client {self.client.node_id} missed {missed} rounds in a row")
         return np.array([q.answer for q in queries])
 
 
@@ -169,7 +170,10 @@ class FlowerRounds:
             while True:
                 with self.changed:
                     self.changed.wait_for(lambda: all(c.done or c.queue for c in self.clients))
-                    waiting = [c for c in self.clients if not c.done and c.queue]
+                    # A client that missed `patience` rounds is asked nothing more.
+                    waiting = [
+                        c for c in self.clients if not c.done and c.queue and not self.failed(c)
+                    ]
                     if not waiting:
                         break
                 self.one_round(waiting)
