@@ -22,7 +22,7 @@ import json
 import numpy as np
 import torch
 from benchlib import save, table, timed
-from gates import Undeclared, gaussian, mlp
+from gates import Undeclared, _fmt, gaussian, mlp
 
 import lossrecon as lr
 from lossrecon.evaluation import match
@@ -89,10 +89,6 @@ def case(name: str, data: lr.Dataset, loss: str, dtype: str) -> dict:
     }
     print(json.dumps({k: v for k, v in result.items() if k != "warnings"}))
     return result
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
 
 
 COLUMNS = [

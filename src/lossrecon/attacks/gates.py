@@ -13,23 +13,33 @@ A sample inside the window gives z = u o with u = γ + Σ_j μ_j relu(r_j·a); a
 farther than u / Γ outside gives z = 0 exactly and adds its constant share.
 
 - **Chart by counting.** With no extra rows (u = γ = 1), a pair of queries with outputs
-  o and −o adds 2κ||o||² per squared-loss sample whatever its label, and κ(s (max β − min β)
-  − 2 log d) per cross-entropy sample with logits ±s β: a window's share of the loss is its
-  number of samples times one sample's share U. Windows are split at their middle, all
-  splits of a level in one batch, the right half's share the parent's minus the left's,
-  until each holds one sample. A window narrower than the client's rounding of w·a that
-  still holds c >= 2 is charted again along a second direction inside it, and holds c
-  duplicates if that does not split it either. U is the smallest share seen, so neither M
-  nor the reduction need be known; κ follows from U.
-- **Reading a value u >= 0** of an isolated sample in one query. Squared loss, o = s e_0:
-  Δ = c κ (s²u² − 2 s u b_0). Cross-entropy, o = s e_j with j not the sample's class:
-  Δ = c κ (log(e^{su} + d − 1) − log d). Labels: one query per output (squared), or one
-  query whose logits are spaced so that the loss says which one is the label's (cross
-  entropy). Then a norm estimate (random rows), and each coordinate as u = 1 + a_k / R with
-  R a bound on −a_k from the norm: a coordinate past the bound gives u < 0, y = 0, no share
-  at all, and is read again with a larger bound.
+  o e_0 and −o e_0 adds 2κo² per squared-loss sample and κ(LSE(o, 0, …) + LSE(−o, 0, …)
+  − 2 log d) per cross-entropy sample, whatever its label: a window's share of the loss is
+  its number of samples times one sample's share U. Windows are split near their middle,
+  all splits of a level in one batch, the right half's share the parent's minus the
+  left's (or asked, where a count would blur or a sample may sit on the cut), until each
+  holds one sample; a split that does not count whole samples is undone and cut
+  elsewhere. A window the client cannot cut further that still holds c >= 2 is charted
+  along new directions inside it, and holds c duplicates if those do not split it
+  either. U is the smallest share confirmed, so neither M nor the reduction need be
+  known; κ follows from U.
+- **Reading a value u >= 0** of an isolated sample in one query. Squared loss,
+  o = −sign(b_0) s e_0: Δ = c κ ((su)² + 2 su |b_0|). Cross-entropy, o = s e_j with j not
+  the sample's class: Δ = c κ (log(e^{su} + d − 1) − log d). Labels: one query per output
+  (squared), or one query whose logits are spaced so that the loss says which one is the
+  label's (cross entropy). Then a norm estimate (random rows), and each coordinate as
+  u = 1 + a_k / R with R a bound on −a_k: a coordinate past the bound gives u < 0, y = 0,
+  no share at all, and is read again with a larger bound. Quantized inputs are read
+  several coordinates a query once the first samples show their grid
+  (:mod:`lossrecon.attacks.packing`).
+- **The client's format.** Weights are powers of two times numbers the client holds
+  exactly; outputs stay far below its largest number; an answer past its range or at its
+  clipping ceiling is asked again smaller; noisy answers are repeated where they blur a
+  count, a class or a sample.
 - **Checks.** Every recovered input must project into its own windows (with the client's
-  rounding of the rows); samples that fail are dropped and counted, never returned.
+  rounding of the rows) and reproduce its norm query, within per-number error bounds;
+  samples that fail are read again (packed ones, unpacked) or dropped and counted, never
+  returned.
 """
 
 from __future__ import annotations
@@ -70,11 +80,10 @@ _NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise wi
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
 
 
-def _power_of_two(x: float | np.ndarray, up: bool = False) -> np.ndarray:
-    """The power of two just below ``x`` (above it with ``up``): every format holds it
-    exactly, so a weight made of it reaches the client unrounded."""
-    exponent = np.log2(np.asarray(x, dtype=float))
-    return np.exp2(np.ceil(exponent) if up else np.floor(exponent))
+def _power_of_two(x: float | np.ndarray) -> np.ndarray:
+    """The power of two just below ``x``: every format holds it exactly, so a weight made
+    of it reaches the client unrounded."""
+    return np.exp2(np.floor(np.log2(np.asarray(x, dtype=float))))
 
 
 def _noise_bound(answers: np.ndarray) -> float:
