@@ -58,16 +58,10 @@ def in_format(values: np.ndarray | float, dtype: str) -> np.ndarray:
 
 
 def representable(values: np.ndarray, dtype: str) -> bool:
-    """Whether every value (float64) is exactly a number of the format ``dtype``."""
+    """Whether every value (float64) is exactly a number of the format ``dtype``: the
+    client's rounding (:func:`in_format`) leaves it as it is."""
     x = np.asarray(values, dtype=np.float64)
-    if dtype == "float64":
-        return True
-    if dtype == "bfloat16":
-        single = x.astype(np.float32)
-        return bool(np.all(single == x) and np.all(single.view(np.uint32) & 0xFFFF == 0))
-    with np.errstate(over="ignore"):  # past the format's range: inf, not equal
-        narrow = x.astype(np.float16 if dtype == "float16" else np.float32)
-    return bool(np.all(narrow.astype(np.float64) == x))
+    return bool(np.all(in_format(x, dtype) == x))
 
 
 def detect_dtype(values: np.ndarray) -> str:
