@@ -186,3 +186,44 @@ def test_heavy_noise_costs_repeats_and_precision_never_confidence():
     report = lr.evaluate(rec, x, y, tau=1e-3)
     assert report["recall"] >= 0.9 and report["precision"] == 1.0
     assert rec.stats.grid is None  # the noise leaves no grid to claim
+
+
+class ReshuffledBatches:
+    """A float32 training loop's reported loss: the mean over batches of each batch's
+    mean cross-entropy, the batches (4, 4, 2) drawn afresh every call, as a shuffling
+    data loader with a short last batch draws them (``shuffle=False``: the same
+    batches)."""
+
+    def __init__(self, x, y, widths, shuffle, seed=0):
+        self.x, self.y, self.shuffle = x, y, shuffle
+        self.layout = lr.layout.Layout(tuple(widths), bias=True)
+        self.n_params = self.layout.n_params
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, W):
+        W = np.atleast_2d(W).astype(np.float32)
+        out = lr.layout.forward(self.layout, lr.activations.ReLU(), W, self.x.astype(np.float32))
+        top = out.max(axis=2, keepdims=True)
+        log_p = out - top - np.log(np.exp(out - top).sum(axis=2, keepdims=True))
+        per_sample = -log_p[:, np.arange(len(self.y)), self.y]  # (K, M)
+        answers = []
+        for row in per_sample:
+            order = self.rng.permutation(len(row)) if self.shuffle else np.arange(len(row))
+            batches = [row[order[i : i + 4]].mean() for i in range(0, len(row), 4)]
+            answers.append(float(np.float32(np.mean(batches))))
+        return np.array(answers)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_answers_that_disagree_with_themselves_are_named_not_read(shuffle):
+    """Fixed batches of unequal size weigh the samples unequally, and are read exactly;
+    reshuffled ones give the same weights a different loss each call: named."""
+    digits = lr.load_dataset("digits")
+    x, y = digits.inputs[:10] / 16.0, digits.targets[:10].argmax(1)
+    oracle = ReshuffledBatches(x, y, [64, 32, 16, 10], shuffle)
+    if shuffle:
+        with pytest.raises(lr.errors.AttackError, match="disagree with themselves"):
+            run(oracle, [64, 32, 16, 10])
+    else:
+        rec = run(oracle, [64, 32, 16, 10], snap=True)
+        assert lr.evaluate(rec, x, np.eye(10)[y])["recall"] == 1.0

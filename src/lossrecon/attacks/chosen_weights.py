@@ -862,11 +862,13 @@ def _bits_limit(
 
 def _reduction(loss: str, kappa: float, m: float, d: int, error: float) -> str | None:
     """The reduction a measured loss factor κ means, given the M samples found and κ's
-    relative error."""
+    relative error (None when no sample was found)."""
+    if m <= 0:
+        return None
     candidates = {"sum": 1.0, "mean": 1.0 / m if loss == "cross_entropy" else 1.0 / (m * d)}
     if loss == "squared":
         candidates["half_sum"] = 0.5
     for name, value in candidates.items():
-        if m > 0 and abs(kappa - value) <= max(1e-3, 4.0 * error) * value:
+        if abs(kappa - value) <= max(1e-3, 4.0 * error) * value:
             return name
     return None

@@ -619,8 +619,29 @@ class _Gated:
         ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / self.unit
         scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
         scale = float(_power_of_two(min(scale, self.out_limit / self.count_output)))
-        unit = float(np.median(self.shares(singles, "kappa", scale)[0]))
+        first, first_error = self.shares(singles, "kappa", scale)
+        again, again_error = self.shares(singles, "kappa", scale)
+        self.check_consistent(first, again, 4.0 * (first_error + again_error))
+        unit = float(np.median(first))
         return unit / float(self.pair_share(1.0))
+
+    @staticmethod
+    def check_consistent(first: np.ndarray, again: np.ndarray, tolerance: np.ndarray) -> None:
+        """Raise unless one sample's share, asked twice with the same weights, came back
+        the same within ``tolerance`` (the answers' error, their measured noise in it):
+        a loss that is not a function of the weights is named, never read."""
+        apart = np.abs(first - again)
+        if np.all(apart <= tolerance):
+            return
+        worst = int(np.argmax(apart / np.maximum(np.abs(first), 1e-300)))
+        raise AttackError(
+            "the client's answers disagree with themselves: one sample's share of the "
+            f"loss came back as {first[worst]:.6g} and then {again[worst]:.6g} for the same "
+            "weights, far beyond the noise the repeated zero-weight answers showed. Its "
+            "loss is not a fixed function of the weights: a model left in training mode "
+            "(dropout), a data loader that reshuffles batches of unequal sizes, or a "
+            "model that changes between calls"
+        )
 
     def su(self, delta: np.ndarray, count: np.ndarray, label: np.ndarray | None) -> np.ndarray:
         """s u >= 0 from Δ: squared loss with o = −sign(b_0) s e_0 (label = b_0), whose
