@@ -66,7 +66,7 @@ class FakeGrid:
         replies = []
         for message in messages:
             node, group = message.metadata.dst_node_id, message.metadata.group_id
-            if self.away(node, self.round) or self.lost(int(group.split(".")[1])):
+            if self.away(node, self.round) or self.lost(int(group.split(".")[-1])):
                 continue
             ins = compat.recorddict_to_evaluateins(message.content, keep_input=True)
             loss, count, metrics = self.clients[node].evaluate(

@@ -11,6 +11,14 @@ more rounds than attacking one. A client that misses a round (dropped out, timed
 is asked the same query again in the next rounds until it answers or ``patience``
 rounds have passed, so nothing an attack has learnt is lost while it waits.
 
+How a query travels is a :class:`Channel`: Flower's legacy ``EvaluateIns`` (what an
+unmodified ``NumPyClient`` answers with its loss; ``FitIns`` for a ``fit`` that reports
+its training loss as a metric) or a Message API handler that replies
+with a ``MetricRecord`` (``eval_loss`` from ``@app.evaluate``; ``train_loss`` from
+``@app.train`` with its learning rate set to 0 in the config, the training-set loss at
+the server's weights). One client can be read through several channels at once: each
+(client, channel) pair is its own oracle, and all of them share the rounds.
+
 Requires the ``flower`` extra (``flwr[simulation]==1.41.0``).
 """
 
@@ -31,7 +39,14 @@ from lossrecon.optional import require
 from lossrecon.oracle.protocol import DeclaredOracle, LossConvention
 from lossrecon.reconstruction import Reconstruction
 
-__all__ = ["FlowerRounds", "attack_clients"]
+__all__ = [
+    "Channel",
+    "FlowerRounds",
+    "LegacyEvaluate",
+    "LegacyFit",
+    "MessageChannel",
+    "attack_clients",
+]
 
 Attack = Callable[[object], Reconstruction]
 
@@ -43,6 +58,115 @@ def _flwr():
     return common, app, compat
 
 
+class Channel:
+    """How a weight vector reaches a client and its loss comes back.
+
+    ``name`` labels the split it reads ("evaluate", "train"); ``message_type`` is the
+    Flower message type sent; :meth:`content` builds a message's records from the
+    model's arrays (state_dict order); :meth:`answer` reads (loss, num_examples) from a
+    reply's records.
+    """
+
+    name: str = "evaluate"
+    message_type: str = "evaluate"
+
+    def content(self, arrays: list[np.ndarray]) -> Any:
+        raise NotImplementedError
+
+    def answer(self, content: Any) -> tuple[float, int]:
+        raise NotImplementedError
+
+
+class LegacyEvaluate(Channel):
+    """Flower's legacy ``EvaluateIns``/``EvaluateRes``: a ``NumPyClient.evaluate``."""
+
+    def content(self, arrays: list[np.ndarray]) -> Any:
+        common, _, compat = _flwr()
+        ins = common.EvaluateIns(common.ndarrays_to_parameters(arrays), {})
+        return compat.evaluateins_to_recorddict(ins, keep_input=True)
+
+    def answer(self, content: Any) -> tuple[float, int]:
+        _, _, compat = _flwr()
+        res = compat.recorddict_to_evaluateres(content)
+        return float(res.loss), int(res.num_examples)
+
+
+class LegacyFit(Channel):
+    """Flower's legacy ``FitIns``/``FitRes``: a ``NumPyClient.fit`` sent ``config`` (its
+    learning rate zeroed) that reports its training loss as the metric ``metric``."""
+
+    name = "train"
+    message_type = "train"
+
+    def __init__(self, metric: str = "train_loss", config: dict[str, Any] | None = None) -> None:
+        self.metric = metric
+        self.config = dict(config or {})
+
+    def content(self, arrays: list[np.ndarray]) -> Any:
+        common, _, compat = _flwr()
+        ins = common.FitIns(common.ndarrays_to_parameters(arrays), dict(self.config))
+        return compat.fitins_to_recorddict(ins, keep_input=True)
+
+    def answer(self, content: Any) -> tuple[float, int]:
+        _, _, compat = _flwr()
+        res = compat.recorddict_to_fitres(content, keep_input=True)
+        if self.metric not in res.metrics:
+            found = sorted(res.metrics) or "none"
+            raise OracleError(f"the fit reply has no metric {self.metric!r} (it has {found})")
+        return float(res.metrics[self.metric]), int(res.num_examples)
+
+
+class MessageChannel(Channel):
+    """A Message API handler: ``{"arrays": ArrayRecord, "config": ConfigRecord}`` in,
+    a ``MetricRecord`` with ``metric`` and ``"num-examples"`` out (Flower's templates).
+
+    ``keys`` are the model's state_dict keys (the arrays are sent under them, in the
+    model's ``dtype``); ``config`` goes in the ConfigRecord (``{"lr": 0.0}`` makes the
+    template's train handler report the loss without changing the model).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        keys: Sequence[str],
+        *,
+        metric: str | None = None,
+        config: dict[str, Any] | None = None,
+        dtype: str = "float32",
+    ) -> None:
+        if kind not in ("evaluate", "train"):
+            raise ConfigurationError(f"a channel is 'evaluate' or 'train', got {kind!r}")
+        self.name = self.message_type = kind
+        self.keys = list(keys)
+        self.metric = metric or ("eval_loss" if kind == "evaluate" else "train_loss")
+        self.config = dict(config or {})
+        self.dtype = np.dtype(dtype)
+
+    def content(self, arrays: list[np.ndarray]) -> Any:
+        _, app, _ = _flwr()
+        if len(arrays) != len(self.keys):
+            raise ConfigurationError(
+                f"the model has {len(self.keys)} state_dict entries, the layout {len(arrays)}"
+            )
+        record = app.ArrayRecord(
+            {k: app.Array(a.astype(self.dtype)) for k, a in zip(self.keys, arrays, strict=True)}
+        )
+        return app.RecordDict({"arrays": record, "config": app.ConfigRecord(self.config)})
+
+    def answer(self, content: Any) -> tuple[float, int]:
+        metrics = content.metric_records
+        for record in metrics.values():
+            if self.metric in record:
+                count = record.get("num-examples", record.get("num_examples"))
+                if count is None:
+                    raise OracleError(f"the {self.name} reply has no 'num-examples' metric")
+                return float(record[self.metric]), int(count)
+        found = sorted(k for record in metrics.values() for k in record)
+        raise OracleError(
+            f"the {self.name} reply has no metric {self.metric!r} (it has {found or 'none'})"
+        )
+
+
 @dataclass(eq=False)
 class _Query:
     row: np.ndarray
@@ -51,11 +175,21 @@ class _Query:
 
 @dataclass
 class _Client:
+    """One client read through one channel: its queue of queries and its state."""
+
     node_id: int
+    channel: Channel
     queue: deque = field(default_factory=deque)
     done: bool = False
     missed: int = 0
     num_examples: int | None = None
+    error: str | None = None
+    rounds_used: int | None = None
+    seconds: float | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.node_id, self.channel.name
 
 
 class _ClientOracle(DeclaredOracle):
@@ -92,7 +226,11 @@ class _ClientOracle(DeclaredOracle):
         if broken is not None:
             raise OracleError(f"the server loop stopped: {broken}")
         if failed:
-            raise OracleError(f"client {self.client.node_id} missed {missed} rounds in a row")
+            why = f": {self.client.error}" if self.client.error else ""
+            raise OracleError(
+                f"client {self.client.node_id} ({self.client.channel.name}) missed {missed} "
+                f"rounds in a row{why}"
+            )
         return np.array([q.answer for q in queries])
 
 
@@ -101,10 +239,11 @@ class FlowerRounds:
 
     ``widths`` and ``bias`` describe the clients' model (bias-free ``nn.Linear`` layers
     by default), so that a weight vector can be sent as the list of arrays a NumPyClient
-    loads; ``loss`` and ``reduction`` are what the server knows of the clients' loss
-    (``None``: nothing, as a server sees only numbers — the gated attack reads both off
-    the answers; the hat assumes a squared loss); each client gets up to
-    ``queries_per_round`` evaluate messages a round.
+    loads; ``loss``, ``reduction`` and ``dtype`` are what the server knows of the
+    clients' loss (``None``: nothing, as a server sees only numbers — the gated attack
+    reads them off the answers; the hat assumes a squared loss); each client gets up to
+    ``queries_per_round`` messages a round on each of ``channels`` (default: the legacy
+    evaluate instruction). ``on_round(rounds, clients)`` is called after every round.
     """
 
     def __init__(
@@ -116,9 +255,12 @@ class FlowerRounds:
         bias: bool = False,
         loss: str | None = None,
         reduction: str | None = "mean",
+        dtype: str | None = None,
         timeout: float | None = 60.0,
         patience: int = 20,
         queries_per_round: int = 1,
+        channels: Sequence[Channel] = (),
+        on_round: Callable[[int, list[_Client]], None] | None = None,
     ) -> None:
         if queries_per_round < 1:
             raise ConfigurationError(
@@ -127,11 +269,15 @@ class FlowerRounds:
         self.grid = grid
         self.queries_per_round = queries_per_round
         self.layout = Layout(tuple(widths), bias=bias)
-        self.convention = LossConvention(loss, reduction)  # type: ignore[arg-type]
+        self.convention = LossConvention(loss, reduction, dtype)  # type: ignore[arg-type]
         self.broken: BaseException | None = None
         self.timeout = timeout
         self.patience = patience
-        self.clients = [_Client(int(node)) for node in node_ids]
+        channels = list(channels) or [LegacyEvaluate()]
+        if len({c.name for c in channels}) != len(channels):
+            raise ConfigurationError("two channels have the same name")
+        self.clients = [_Client(int(node), c) for node in node_ids for c in channels]
+        self.on_round = on_round
         self.changed = threading.Condition()
         self.rounds = 0
 
@@ -147,18 +293,23 @@ class FlowerRounds:
                 out.append(np.array(bias))
         return out
 
-    def run(self, attack: Attack) -> dict[int, Reconstruction | Exception]:
-        """Run ``attack(oracle)`` against every client; returns each one's result."""
-        results: dict[int, Reconstruction | Exception] = {}
+    def run(self, attack: Attack) -> dict[tuple[int, str], Reconstruction | Exception]:
+        """Run ``attack(oracle)`` against every (client, channel); returns each result,
+        keyed by (node id, channel name). Each client records the rounds and the wall
+        time its attack took (``rounds_used``, ``seconds``)."""
+        results: dict[tuple[int, str], Reconstruction | Exception] = {}
+        start = time.perf_counter()
 
         def work(client: _Client) -> None:
             try:
-                results[client.node_id] = attack(_ClientOracle(self, client, self.layout.n_params))
+                results[client.key] = attack(_ClientOracle(self, client, self.layout.n_params))
             except Exception as exc:  # reported per client, the others go on
-                results[client.node_id] = exc
+                results[client.key] = exc
             finally:
                 with self.changed:
                     client.done = True
+                    client.rounds_used = self.rounds
+                    client.seconds = time.perf_counter() - start
                     self.changed.notify_all()
 
         # A first round at w = 0 tells each client's num_examples (M, for "mean").
@@ -195,10 +346,12 @@ class FlowerRounds:
         messages, asked = self._messages(clients, probe)
         replies = self.grid.send_and_receive(messages, timeout=self.timeout)
         self._record(replies, asked)
+        if self.on_round is not None:
+            self.on_round(self.rounds, self.clients)
 
     def _messages(self, clients: Iterable[_Client], probe: bool) -> tuple[list, dict]:
-        """This round's evaluate messages, and (node, group id) -> (client, query)."""
-        common, app, compat = _flwr()
+        """This round's messages, and (node, group id) -> (client, query)."""
+        _, app, _ = _flwr()
         messages, asked = [], {}
         for client in clients:
             if probe:
@@ -206,14 +359,12 @@ class FlowerRounds:
             count = 1 if probe else min(self.queries_per_round, len(client.queue))
             for k in range(count):
                 query = client.queue[k]
-                ins = common.EvaluateIns(common.ndarrays_to_parameters(self.arrays(query.row)), {})
-                group = f"{self.rounds}.{k}"
-                content = compat.evaluateins_to_recorddict(ins, keep_input=True)
+                group = f"{self.rounds}.{client.channel.name}.{k}"
                 messages.append(
                     app.Message(
-                        content,
+                        client.channel.content(self.arrays(query.row)),
                         client.node_id,
-                        app.MessageType.EVALUATE,
+                        client.channel.message_type,
                         ttl=self.timeout,
                         group_id=group,
                     )
@@ -222,22 +373,27 @@ class FlowerRounds:
         return messages, asked
 
     def _record(self, replies: Iterable, asked: dict) -> None:
-        """Answer the queries replied to; count a missed round for a silent client."""
-        _, _, compat = _flwr()
+        """Answer the queries replied to; count a missed round for a silent client (and
+        keep the error a failing one replied with, to say why it failed)."""
         with self.changed:
             answered = set()
             for reply in replies:
                 key = (reply.metadata.src_node_id, reply.metadata.group_id)
-                if key not in asked or reply.has_error():
+                if key not in asked:
                     continue
                 client, query = asked[key]
-                res = compat.recorddict_to_evaluateres(reply.content)
-                client.num_examples = int(res.num_examples)
-                query.answer = float(res.loss)
+                if reply.has_error():
+                    client.error = str(reply.error.reason).strip().splitlines()[-1][:300]
+                    continue
+                try:
+                    query.answer, client.num_examples = client.channel.answer(reply.content)
+                except OracleError as exc:
+                    client.error = str(exc)
+                    continue
                 client.queue.remove(query)
-                answered.add(client.node_id)
-            for client in {client.node_id: client for client, _ in asked.values()}.values():
-                client.missed = 0 if client.node_id in answered else client.missed + 1
+                answered.add(client.key)
+            for client in {client.key: client for client, _ in asked.values()}.values():
+                client.missed = 0 if client.key in answered else client.missed + 1
             self.changed.notify_all()
 
 
@@ -292,4 +448,5 @@ def attack_clients(
         patience=patience,
         queries_per_round=queries_per_round,
     )
-    return rounds.run(attack), rounds.rounds
+    results = rounds.run(attack)
+    return {node: result for (node, _), result in results.items()}, rounds.rounds
