@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lossrecon.errors import LossreconError
 
@@ -39,7 +40,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except LossreconError as exc:
-            Console(stderr=True).print(f"[red]error:[/red] {exc}")
+            Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(1) from None
 
     return wrapper
