@@ -1,0 +1,1 @@
+"""An honest Flower App in the layout of Flower's PyTorch template, on digits."""
