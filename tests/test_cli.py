@@ -207,3 +207,38 @@ def test_attack_through_gates_with_snapping(tmp_path):
     assert rec.stats.method == "gates" and rec.stats.grid == 1.0
     truth = np.random.default_rng(6).integers(0, 17, size=(15, 6)).astype(float)
     assert sorted(map(tuple, rec.inputs)) == sorted(map(tuple, truth))
+
+
+def test_audit_torch_writes_the_report(tmp_path):
+    source = tmp_path / "model.py"
+    source.write_text(
+        "import torch\n"
+        "def make():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32),\n"
+        "        torch.nn.ReLU(), torch.nn.Linear(32, 16), torch.nn.ReLU(),\n"
+        "        torch.nn.Linear(16, 10))\n"
+        "def tanh():\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.Tanh())\n"
+    )
+    digits = lr.load_dataset("digits")
+    images = (digits.inputs[:6] / 16.0).reshape(6, 1, 8, 8)
+    np.savez(tmp_path / "data.npz", inputs=images, targets=digits.targets[:6].argmax(1))
+    args = ["audit", "torch", "--data", str(tmp_path / "data.npz"), "--no-defenses"]
+    out = tmp_path / "report"
+    result = runner.invoke(app, [*args, "--model", f"{source}:make", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "recovered 6 of 6 training samples" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["splits"][0]["score"]["exact"] == 1.0 and (out / "report.html").is_file()
+    refused = runner.invoke(app, [*args, "--model", f"{source}:tanh", "--out", str(out)])
+    assert refused.exit_code == 1 and "layer Tanh at '1' is not supported" in refused.output
+
+
+def test_audit_flower_on_a_directory_that_is_no_app_says_so_in_one_line(tmp_path):
+    result = runner.invoke(app, ["audit", "flower", str(tmp_path), "--model", "m:Net"])
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == f"error: {tmp_path.resolve()} is not a Flower App: it has no pyproject.toml"
+    )

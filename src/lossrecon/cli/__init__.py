@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lossrecon.cli import attack, bench, demo, evaluate, virtual
+from lossrecon.cli import attack, audit, bench, demo, evaluate, virtual
 
 app = typer.Typer(
     name="lossrecon",
@@ -17,5 +17,6 @@ app.command("attack")(attack.attack)
 app.command("evaluate")(evaluate.evaluate)
 app.command("virtual")(virtual.virtual)
 app.command("bench")(bench.bench)
+app.add_typer(audit.audit_app, name="audit")
 
 __all__ = ["app"]

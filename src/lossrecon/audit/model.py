@@ -1,0 +1,145 @@
+"""The model under audit: loaded by reference, checked, and described to the attacks.
+
+A server that audits its own clients knows their model, as a real one does: the audit
+is given a reference to the model's class or factory (``package.module:Net`` or
+``path/to/file.py:make_model``), builds one, and reads off it everything the attacks
+need — the :class:`~lossrecon.layout.Layout` (widths, biases), the state_dict keys the
+clients load parameters under, the dtype the clients compute in, and whether the
+inputs are images (an ``nn.Flatten`` in front of a square number of features).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lossrecon.activations import make_activation
+from lossrecon.errors import ConfigurationError
+from lossrecon.layout import Layout, forward
+from lossrecon.optional import require
+from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, model_layout
+
+__all__ = ["ModelSpec", "load_model", "load_object"]
+
+AUDITED_MODULES = (*SUPPORTED_MODULES, "Dropout")
+
+
+def load_object(reference: str, search_path: Path | None = None, what: str = "--model") -> Any:
+    """The callable ``reference`` names: ``MODULE:ATTR`` (importable, or under
+    ``search_path``) or ``FILE.py:ATTR``."""
+    where, _, name = reference.rpartition(":")
+    if not where or not name:
+        raise ConfigurationError(
+            f"{what} must look like package.module:name or file.py:name, got {reference!r}"
+        )
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise ConfigurationError(f"{what} file {path} does not exist")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise ConfigurationError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        if search_path is not None and str(search_path) not in sys.path:
+            sys.path.insert(0, str(search_path))
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise ConfigurationError(f"cannot import {where!r} for {what}: {exc}") from None
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise ConfigurationError(f"{where} has no class or function {name!r} (for {what})")
+    return found
+
+
+def load_model(reference: str, search_path: Path | None = None) -> Any:
+    """Build the model ``reference`` names (see :func:`load_object`): a class or a
+    factory taking no arguments."""
+    return load_object(reference, search_path)()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the attacks need to know of the audited model (see the module doc)."""
+
+    model: Any
+    layout: Layout
+    keys: tuple[str, ...]
+    dtype: str
+    image_shape: tuple[int, int] | None
+
+    @property
+    def widths(self) -> list[int]:
+        return list(self.layout.widths)
+
+    @property
+    def bias(self) -> bool:
+        return self.layout.bias
+
+    @classmethod
+    def of(cls, model: Any) -> ModelSpec:
+        """Check ``model`` is a network the attacks can drive and describe it.
+
+        Refused, naming why: a layer outside ``AUDITED_MODULES``, parameters outside a
+        chain of ``nn.Linear`` layers, and a forward pass that is not the ReLU chain of
+        those layers (checked on random weights and inputs: an activation applied in
+        ``forward`` — ``torch.tanh`` say — is invisible to the module list).
+        """
+        torch = require("torch", "torch")
+        if not isinstance(model, torch.nn.Module):
+            raise ConfigurationError(f"the model must be a torch.nn.Module, got {type(model)}")
+        for name, module in model.named_modules():
+            kind = type(module).__name__
+            if kind not in AUDITED_MODULES and module is not model:
+                raise ConfigurationError(
+                    f"layer {kind} at {name!r} is not supported: the attacks drive networks "
+                    f"of {', '.join(AUDITED_MODULES)}"
+                )
+        layout = model_layout(model)
+        keys = tuple(model.state_dict())
+        if len(keys) != len(list(model.parameters())):
+            raise ConfigurationError(
+                "the model's state_dict holds buffers beside its parameters: "
+                f"{sorted(set(keys) - {n for n, _ in model.named_parameters()})}"
+            )
+        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        _check_relu_chain(model, layout)
+        n = layout.widths[0]
+        side = math.isqrt(n)
+        flattens = any(type(m).__name__ == "Flatten" for m in model.modules())
+        image = (side, side) if flattens and side * side == n else None
+        return cls(model, layout, keys, dtype, image)
+
+
+def _check_relu_chain(model: Any, layout: Layout) -> None:
+    """Raise unless ``model`` computes the ReLU chain of its linear layers."""
+    torch = require("torch", "torch")
+    rng = np.random.default_rng(0)
+    probe = copy.deepcopy(model).double().eval()
+    w = rng.standard_normal(layout.n_params)
+    x = rng.standard_normal((16, layout.widths[0]))
+    torch.nn.utils.vector_to_parameters(torch.as_tensor(w), probe.parameters())
+    with torch.no_grad():
+        try:
+            out = probe(torch.as_tensor(x)).numpy()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"the model does not take inputs of shape (M, {layout.widths[0]}): {exc}"
+            ) from None
+    expected = forward(layout, make_activation("relu"), w[None], x)[0]
+    if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-9):
+        raise ConfigurationError(
+            "the model's forward pass is not the ReLU chain of its nn.Linear layers "
+            "(another activation, a skip connection or a normalisation?): the attacks "
+            "drive ReLU networks only"
+        )

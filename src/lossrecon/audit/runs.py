@@ -1,0 +1,423 @@
+"""The two audits: a Flower App run unchanged in Flower's simulation engine, and a model
+with its data in hand. Each attacks every split it can read with the chosen-weights
+attack (exact gates where the model allows), scores the result when the truth is
+known, and measures the defenses on the user's own target."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lossrecon.attacks.chosen_weights import chosen_weights
+from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
+from lossrecon.audit.flower_app import FlowerApp, InProcessClient
+from lossrecon.audit.model import ModelSpec, load_model, load_object
+from lossrecon.audit.results import AuditResult, SplitResult, score
+from lossrecon.data import as_array
+from lossrecon.errors import ConfigurationError, LossreconError, OracleError
+from lossrecon.optional import require
+from lossrecon.oracle.flower import (
+    Channel,
+    FlowerRounds,
+    LegacyEvaluate,
+    LegacyFit,
+    MessageChannel,
+    _connected,
+)
+from lossrecon.oracle.protocol import LossConvention
+from lossrecon.oracle.torch_oracle import TorchLossOracle
+from lossrecon.reconstruction import Reconstruction
+
+__all__ = ["Progress", "audit_flower", "audit_torch", "load_truth"]
+
+Truth = dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]
+# progress(what, fields): "round" {rounds, clients: {label: (queries, samples)}},
+# "split" {client, split, recovered}, "defense" {label, recall}.
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def _attack(spec: ModelSpec) -> Callable[[object], Reconstruction]:
+    def attack(oracle: object) -> Reconstruction:
+        with warnings.catch_warnings():  # recorded in stats.warnings
+            warnings.simplefilter("ignore")
+            return chosen_weights(oracle, spec.widths, bias=spec.bias, snap=True)
+
+    return attack
+
+
+def _one_hot(targets: np.ndarray, classes: int) -> np.ndarray:
+    """Class indices (M,) as one-hot rows (M, classes); 2-D targets pass through."""
+    y = np.asarray(targets)
+    if y.ndim == 2:
+        return y.astype(np.float64)
+    return np.eye(classes)[y.astype(int)]
+
+
+def _flat(inputs: object) -> np.ndarray:
+    x = as_array(inputs, "inputs")
+    return x.reshape(len(x), -1)
+
+
+def load_truth(
+    reference: str, search_path: Path | None = None
+) -> Callable[[int, dict[str, Any]], dict]:
+    """The truth an auditor passes: ``FILE.npz`` with arrays ``<partition>/<split>/inputs``
+    and ``<partition>/<split>/targets``, or ``MODULE:ATTR``, a function of the partition
+    id and the app's run config returning ``{split: (inputs, targets)}`` (the app's own
+    data loader)."""
+    if not reference.endswith(".npz"):
+        function: Callable[[int, dict[str, Any]], dict] = load_object(
+            reference, search_path, "--truth"
+        )
+        return function
+    path = Path(reference)
+    if not path.is_file():
+        raise ConfigurationError(f"truth file {path} does not exist")
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+
+    def from_file(partition: int, run_config: dict[str, Any]) -> dict:
+        out = {}
+        for key, value in arrays.items():
+            part, split, kind = ([*key.split("/"), "", ""])[:3]
+            if part == str(partition) and kind == "inputs":
+                out[split] = (value, arrays.get(f"{part}/{split}/targets"))
+        return out
+
+    return from_file
+
+
+def _truths(
+    loader: Callable[[int, dict[str, Any]], dict],
+    partitions: int,
+    run_config: dict[str, Any],
+    classes: int,
+) -> Truth:
+    """{(partition, split): (inputs (m, n), one-hot or regression targets (m, d))}."""
+    out: Truth = {}
+    for partition in range(partitions):
+        for split, (x, y) in loader(partition, dict(run_config)).items():
+            out[partition, split] = (_flat(x), _one_hot(y, classes))
+    return out
+
+
+def _scored(result: SplitResult, truths: Truth) -> None:
+    """Score ``result`` against the partition whose truth it matches best."""
+    rec = result.reconstruction
+    if rec is None:
+        return
+    best: tuple[float, int, dict] | None = None
+    for (partition, split), (x, y) in truths.items():
+        if split != result.split or x.shape[1] != rec.inputs.shape[1]:
+            continue
+        found = score(rec, x, y if rec.targets is not None else None)
+        key = found["recall"] or 0.0
+        if best is None or key > best[0]:
+            best = (key, partition, found)
+    if best is not None:
+        result.matched_partition, result.score = best[1], best[2]
+
+
+def _originals(result: AuditResult, truths: Truth) -> None:
+    for split in result.splits:
+        if split.matched_partition is not None:
+            x, _ = truths[split.matched_partition, split.split]
+            result.originals[split.client, split.split] = x
+
+
+def audit_torch(
+    model: Any,
+    inputs: object,
+    targets: object,
+    *,
+    loss: str = "cross_entropy",
+    reduction: str = "mean",
+    dtype: str | None = None,
+    defenses: bool = True,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit a model and its training data in hand: what the loss E(w) of ``model`` on
+    (``inputs`` (M, ...), ``targets``: class indices (M,) for cross-entropy, (M, d) for
+    MSE) leaks to an attacker who chooses w, and what each defense leaves."""
+    torch = require("torch", "torch")
+    spec = ModelSpec.of(model)
+    x = _flat(inputs)
+    y = np.asarray(targets)
+    losses = {"cross_entropy": torch.nn.CrossEntropyLoss, "mse": torch.nn.MSELoss}
+    if loss not in losses:
+        raise ConfigurationError(f"--loss must be one of {sorted(losses)}, got {loss!r}")
+    if reduction not in ("mean", "sum"):
+        raise ConfigurationError(f"--reduction must be mean or sum, got {reduction!r}")
+
+    def oracle(precision: str | None = dtype) -> TorchLossOracle:
+        return TorchLossOracle(model, x, y, losses[loss](reduction=reduction), dtype=precision)
+
+    plain = oracle()
+    attack = _attack(spec)
+    start = time.perf_counter()
+    split = SplitResult("local", "data", None, 0.0, num_examples=len(x))
+    try:
+        split.reconstruction = attack(plain)
+    except LossreconError as exc:
+        split.error = f"{type(exc).__name__}: {exc}"
+    split.seconds = time.perf_counter() - start
+    truth = (x, _one_hot(y, spec.widths[-1]) if loss == "cross_entropy" else _flat(y))
+    if split.reconstruction is not None:
+        with_targets = split.reconstruction.targets is not None
+        split.score = score(split.reconstruction, truth[0], truth[1] if with_targets else None)
+    if progress is not None:
+        progress("split", {"client": "local", "split": "data", "recovered": split.recovered})
+    result = AuditResult(
+        target={
+            "kind": "torch",
+            "model": type(model).__name__,
+            "widths": spec.widths,
+            "bias": spec.bias,
+            "dtype": plain.dtype,
+            "loss": loss,
+            "reduction": reduction,
+            "samples": len(x),
+        },
+        splits=[split],
+        truth=True,
+        image_shape=_image_shape(inputs, spec),
+        originals={("local", "data"): x},
+    )
+    if defenses:
+        rows = answer_defenses(oracle)
+        if plain.dtype != "float16":
+            rows.append(Defense("float16", 16.0, "evaluated in float16", lambda: oracle("float16")))
+        result.defense_target = "the model on its data"
+        result.defenses = measure(
+            rows,
+            plain,
+            attack,
+            honest_weights(_parameters(model)),
+            truth,
+            _defense_progress(progress),
+        )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _image_shape(inputs: object, spec: ModelSpec) -> tuple[int, int] | None:
+    shape = np.shape(np.asarray(inputs))
+    if len(shape) >= 3 and shape[-1] * shape[-2] == spec.widths[0]:
+        return int(shape[-2]), int(shape[-1])
+    return spec.image_shape
+
+
+def _parameters(model: Any) -> np.ndarray:
+    torch = require("torch", "torch")
+    return torch.nn.utils.parameters_to_vector(model.parameters()).detach().double().numpy()
+
+
+def _defense_progress(progress: Progress | None) -> Callable[..., None] | None:
+    if progress is None:
+        return None
+    return lambda row: progress("defense", {"label": row.label, "recall": row.recall})
+
+
+def _candidates(
+    spec: ModelSpec, split: str, metrics: Mapping[str, str], train_config: dict
+) -> list[Channel]:
+    """The ways a split can be read, in the order tried: the Message API (Flower's
+    current templates), then the legacy NumPyClient instructions."""
+    if split not in ("train", "evaluate"):
+        raise ConfigurationError(f"a split is 'train' or 'evaluate', got {split!r}")
+    metric = metrics.get(split)
+    config = train_config if split == "train" else {}
+    message = MessageChannel(split, spec.keys, metric=metric, config=config, dtype=spec.dtype)
+    legacy = LegacyFit(metric or "train_loss", config) if split == "train" else LegacyEvaluate()
+    return [message, legacy]
+
+
+def readable_splits(
+    connect: Callable[[Channel], InProcessClient], candidates: Sequence[Sequence[Channel]]
+) -> tuple[dict[str, InProcessClient], list[str]]:
+    """Before the first round: which way the app answers each split, if any — the
+    first channel of each split's ``candidates`` that ``connect`` gets an answer
+    through, in process. A split the app cannot answer is left out, with a note; an app
+    that answers none is refused, naming why."""
+    local: dict[str, InProcessClient] = {}
+    notes: list[str] = []
+    for options in candidates:
+        failures = []
+        for channel in options:
+            try:
+                local[channel.name] = connect(channel)
+            except Exception as exc:  # the app's own code: any failure is an answer
+                failures.append(f"{type(channel).__name__}: {type(exc).__name__}: {exc}")
+                continue
+            break
+        else:
+            split = options[0].name
+            notes.append(
+                f"the {split} split was not read: the app's ClientApp answers no {split} "
+                f"message lossrecon can read ({'; '.join(failures)})"
+            )
+    if not local:
+        raise ConfigurationError(" and ".join(notes) or "no split to read")
+    return local, notes
+
+
+def audit_flower(
+    app_dir: str | Path,
+    model: str,
+    *,
+    clients: int = 2,
+    queries_per_round: int = 1,
+    splits: Sequence[str] = ("train", "evaluate"),
+    metrics: Mapping[str, str] | None = None,
+    train_config: dict[str, Any] | None = None,
+    truth: str | None = None,
+    defenses: bool = True,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit a Flower App: run its ClientApp unchanged on ``clients`` SuperNodes of
+    Flower's simulation engine against lossrecon's malicious ServerApp, read every
+    split in ``splits`` through its channel (evaluate: ``eval_loss``; train: the
+    learning rate zeroed by ``train_config``, ``train_loss``), and measure the defenses
+    on the first client's smallest split, in process.
+
+    ``model`` names the app's model class or factory (``package.module:Net``), as the
+    server of a real federation knows it; ``truth`` (``FILE.npz`` or
+    ``module:function``, see :func:`load_truth`) scores the result.
+    """
+    app = FlowerApp.load(app_dir)
+    spec = ModelSpec.of(load_model(model, app.directory))
+    metrics = dict(metrics or {})
+    train_config = {"lr": 0.0} if train_config is None else dict(train_config)
+    convention = LossConvention(dtype=spec.dtype)  # type: ignore[arg-type]
+
+    def arrays(row: np.ndarray) -> list[np.ndarray]:
+        return [a for pair in spec.layout.unflatten(row) for a in pair if a is not None]
+
+    def in_process(channel: Channel, mod: Any = None) -> InProcessClient:
+        return InProcessClient(
+            app, 0, clients, channel, arrays, spec.layout.n_params, convention, mod=mod
+        )
+
+    local, notes = readable_splits(
+        lambda channel: in_process(channel),
+        [_candidates(spec, split, metrics, train_config) for split in splits],
+    )
+    channels = [client.channel for client in local.values()]
+
+    attack = _attack(spec)
+    results: dict[tuple[int, str], Reconstruction | Exception] = {}
+    state: dict[str, Any] = {"rounds": 0, "clients": []}
+
+    def on_round(rounds: int, flower_clients: list) -> None:
+        state["rounds"] = rounds
+        if progress is not None:
+            progress(
+                "round",
+                {
+                    "rounds": rounds,
+                    "clients": {
+                        f"{c.node_id}/{c.channel.name}": (c.done, c.missed) for c in flower_clients
+                    },
+                },
+            )
+
+    def server_main(grid: Any, context: Any) -> None:
+        nodes = _connected(grid, clients, timeout)[:clients]
+        rounds = FlowerRounds(
+            grid,
+            nodes,
+            spec.widths,
+            bias=spec.bias,
+            loss=None,
+            reduction=None,
+            dtype=spec.dtype,
+            timeout=timeout,
+            queries_per_round=queries_per_round,
+            channels=channels,
+            on_round=on_round,
+        )
+        state["clients"] = rounds.clients
+        results.update(rounds.run(attack))
+
+    start = time.perf_counter()
+    app.simulate(server_main, clients)
+    splits_out = []
+    nodes = sorted({c.node_id for c in state["clients"]})
+    for flower_client in state["clients"]:
+        found = results.get(flower_client.key, OracleError("the server stopped first"))
+        item = SplitResult(
+            str(nodes.index(flower_client.node_id) + 1),
+            flower_client.channel.name,
+            None,
+            flower_client.seconds or 0.0,
+            rounds=flower_client.rounds_used,
+            num_examples=flower_client.num_examples,
+            node_id=flower_client.node_id,
+        )
+        if isinstance(found, Reconstruction):
+            item.reconstruction = found
+        else:
+            item.error = f"{type(found).__name__}: {found}"
+        splits_out.append(item)
+    result = AuditResult(
+        target={
+            "kind": "flower",
+            "app": str(app.directory),
+            "clientapp": app.clientapp,
+            "model": model,
+            "widths": spec.widths,
+            "bias": spec.bias,
+            "dtype": spec.dtype,
+            "clients": clients,
+            "queries_per_round": queries_per_round,
+            "splits": [c.name for c in channels],
+            "channels": [type(c).__name__ for c in channels],
+        },
+        splits=splits_out,
+        rounds=state["rounds"],
+        image_shape=spec.image_shape,
+        notes=notes,
+    )
+    truths: Truth = {}
+    if truth is not None:
+        loader = load_truth(truth, app.directory)
+        truths = _truths(loader, clients, app.run_config, spec.widths[-1])
+        for item in splits_out:
+            _scored(item, truths)
+        result.truth = True
+        _originals(result, truths)
+    if defenses and local:
+        target = min(local, key=lambda name: local[name].num_examples or 0)
+        channel = next(c for c in channels if c.name == target)
+        plain = local[target]
+        rows = answer_defenses(lambda: in_process(channel))
+        rows.append(_local_dp(lambda mod: in_process(channel, mod)))
+        mine = truths.get((0, target))
+        result.defense_target = f"client partition 0, {target} split, in process"
+        result.defenses = measure(
+            rows,
+            plain,
+            attack,
+            honest_weights(_parameters(spec.model)),
+            mine,
+            _defense_progress(progress),
+        )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _local_dp(client: Callable[[Any], InProcessClient]) -> Defense:
+    """Flower's LocalDpMod on the client (clipping norm 1, epsilon 1, delta 1e-5)."""
+    mod = require("flwr.client.mod", "flower")
+    return Defense(
+        "LocalDpMod",
+        1.0,
+        "LocalDpMod (clip 1, epsilon 1, delta 1e-5)",
+        lambda: client(mod.LocalDpMod(clipping_norm=1.0, sensitivity=1.0, epsilon=1.0, delta=1e-5)),
+    )

@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from lossrecon.audit.model import ModelSpec, load_model, load_object
+from lossrecon.errors import ConfigurationError
+
+
+def mlp(*extra):
+    return torch.nn.Sequential(
+        *extra,
+        torch.nn.Linear(16, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 4),
+        torch.nn.ReLU(),
+        torch.nn.Linear(4, 3),
+    )
+
+
+class Tanh(torch.nn.Module):
+    """An MLP whose activation is applied in forward: the module list looks fine."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(16, 8), torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+
+def test_a_flattened_square_input_is_an_image_and_the_layout_is_read():
+    spec = ModelSpec.of(mlp(torch.nn.Flatten()))
+    assert spec.widths == [16, 8, 4, 3] and spec.bias
+    assert spec.image_shape == (4, 4) and spec.dtype == "float32"
+    assert spec.keys == ("1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "5.bias")
+    assert ModelSpec.of(mlp()).image_shape is None
+
+
+def test_an_activation_hidden_in_forward_is_refused():
+    with pytest.raises(ConfigurationError, match="not the ReLU chain"):
+        ModelSpec.of(Tanh())
+
+
+def test_an_unsupported_layer_is_named():
+    with pytest.raises(ConfigurationError, match="BatchNorm1d"):
+        ModelSpec.of(mlp(torch.nn.BatchNorm1d(16)))
+
+
+def test_references_that_do_not_resolve_say_so(tmp_path):
+    with pytest.raises(ConfigurationError, match="must look like"):
+        load_model("no_colon")
+    with pytest.raises(ConfigurationError, match="cannot import"):
+        load_model("no_such_module_here:Net")
+    source = tmp_path / "models.py"
+    source.write_text("import torch\nVALUE = 3\ndef make():\n    return torch.nn.Linear(2, 1)\n")
+    assert isinstance(load_model(f"{source}:make"), torch.nn.Linear)
+    with pytest.raises(ConfigurationError, match="no class or function 'VALUE'"):
+        load_object(f"{source}:VALUE")

@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lossrecon as lr
+from lossrecon.audit import audit_flower, audit_torch
+from lossrecon.audit.report import write_report
+from lossrecon.errors import ConfigurationError
+
+
+def test_a_model_in_hand_is_audited_and_a_bad_loss_is_refused():
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 32),
+        torch.nn.ReLU(),
+        torch.nn.Linear(32, 16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 10),
+    )
+    digits = lr.load_dataset("digits")
+    x, y = digits.inputs[:12] / 16.0, digits.targets[:12]
+    result = audit_torch(net, x, y, loss="mse", defenses=False)
+    (split,) = result.splits
+    assert split.score["recall"] == 1.0 and split.score["exact"] == 1.0
+    assert result.target["dtype"] == "float32" and result.image_shape is None
+    with pytest.raises(ConfigurationError, match="--loss"):
+        audit_torch(net, x, y, loss="hinge")
+
+
+@pytest.mark.timeout(900)
+def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small_app, tmp_path):
+    """Two clients, both splits, through the simulation engine; defenses in process."""
+    app_dir, package = small_app
+    result = audit_flower(
+        app_dir,
+        f"{package}.task:Net",
+        clients=2,
+        queries_per_round=16,
+        truth=f"{package}.task:truth",
+    )
+    assert sorted(s.split for s in result.splits) == ["evaluate", "evaluate", "train", "train"]
+    for split in result.splits:
+        assert split.error is None, split.error
+        assert split.score["recall"] == 1.0 and split.score["exact"] == 1.0
+        assert split.score["classes"] == 1.0
+    assert {s.matched_partition for s in result.splits} == {0, 1}
+    assert result.rounds and result.rounds < max(s.queries for s in result.splits)
+    dp = next(row for row in result.defenses if row.family == "LocalDpMod")
+    assert dp.recall == 1.0 and dp.loss_change == 0.0  # it passes evaluate messages through
+    page = write_report(result, tmp_path / "report")
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert data["verdict"].startswith("The reported losses leak the data")
+    assert page.read_text().count("data:image/png;base64,") == 5
+    saved = sorted(p.name for p in (tmp_path / "report").glob("client-*.npz"))
+    assert len(saved) == 4 and np.all(
+        [name.endswith(("train.npz", "evaluate.npz")) for name in saved]
+    )
+
+
+@pytest.mark.timeout(900)
+def test_a_client_that_crashes_mid_audit_keeps_what_was_recovered(small_app, tmp_path):
+    """One client's evaluate handler raises from its 150th message on: that split stops
+    with what it had and says why; everything else is read."""
+    app_dir, package = small_app
+    handler = app_dir / package / "client_app.py"
+    counter = tmp_path / "calls"
+    handler.write_text(
+        handler.read_text().replace(
+            '    """Evaluate the model on local data."""\n',
+            '    """Evaluate the model on local data."""\n'
+            f'    if context.node_config["partition-id"] == 1:\n'
+            f'        with open({str(counter)!r}, "a") as calls:\n'
+            '            calls.write(".")\n'
+            f"        if len(open({str(counter)!r}).read()) >= 150:\n"
+            '            raise RuntimeError("disk full")\n',
+        )
+    )
+    result = audit_flower(
+        app_dir, f"{package}.task:Net", clients=2, queries_per_round=16, defenses=False
+    )
+    stopped = [s for s in result.splits if s.reconstruction and s.reconstruction.stats.stopped]
+    assert len(stopped) == 1 and stopped[0].split == "evaluate"
+    assert any("disk full" in w for w in stopped[0].reconstruction.stats.warnings)
+    assert sum(s.recovered == s.num_examples for s in result.splits) == 3
+    page = write_report(result, tmp_path / "report")
+    assert "disk full" in page.read_text()
