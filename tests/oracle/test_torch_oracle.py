@@ -63,6 +63,19 @@ def test_unsupported_layers_are_refused_by_name(layer, name):
         lr.TorchLossOracle(model, np.zeros((2, 5)), np.zeros((2, 3)))
 
 
+def test_dropout_is_evaluated_in_evaluation_mode_and_the_model_left_in_training_mode(rng):
+    """A model handed over in training mode: the oracle's copy drops nothing, the
+    user's model keeps its mode."""
+    plain = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 3))
+    dropped = nn.Sequential(plain[0], plain[1], nn.Dropout(0.5), plain[2]).train()
+    x, y = rng.normal(size=(10, 5)), rng.normal(size=(10, 3))
+    W = rng.normal(size=(3, 5 * 6 + 6 + 6 * 3 + 3))
+    with_dropout = lr.TorchLossOracle(dropped, x, y)
+    np.testing.assert_array_equal(with_dropout(W), with_dropout(W))
+    np.testing.assert_array_equal(with_dropout(W), lr.TorchLossOracle(plain, x, y)(W))
+    assert dropped.training
+
+
 def test_other_losses_are_refused():
     model, _ = model_and_net(False)
     with pytest.raises(ConfigurationError, match="MSELoss"):

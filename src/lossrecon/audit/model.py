@@ -29,8 +29,6 @@ from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, model_layout
 
 __all__ = ["ModelSpec", "load_model", "load_object"]
 
-AUDITED_MODULES = (*SUPPORTED_MODULES, "Dropout")
-
 
 def load_object(reference: str, search_path: Path | None = None, what: str = "--model") -> Any:
     """The callable ``reference`` names: ``MODULE:ATTR`` (importable, or under
@@ -90,7 +88,7 @@ class ModelSpec:
     def of(cls, model: Any) -> ModelSpec:
         """Check ``model`` is a network the attacks can drive and describe it.
 
-        Refused, naming why: a layer outside ``AUDITED_MODULES``, parameters outside a
+        Refused, naming why: a layer outside ``SUPPORTED_MODULES``, parameters outside a
         chain of ``nn.Linear`` layers, and a forward pass that is not the ReLU chain of
         those layers (checked on random weights and inputs: an activation applied in
         ``forward`` — ``torch.tanh`` say — is invisible to the module list).
@@ -100,10 +98,10 @@ class ModelSpec:
             raise ConfigurationError(f"the model must be a torch.nn.Module, got {type(model)}")
         for name, module in model.named_modules():
             kind = type(module).__name__
-            if kind not in AUDITED_MODULES and module is not model:
+            if kind not in SUPPORTED_MODULES and module is not model:
                 raise ConfigurationError(
                     f"layer {kind} at {name!r} is not supported: the attacks drive networks "
-                    f"of {', '.join(AUDITED_MODULES)}"
+                    f"of {', '.join(SUPPORTED_MODULES)}"
                 )
         layout = model_layout(model)
         keys = tuple(model.state_dict())

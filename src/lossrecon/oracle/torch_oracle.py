@@ -24,7 +24,15 @@ from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
 __all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "model_layout"]
 
-SUPPORTED_MODULES = ("Linear", "ReLU", "LeakyReLU", "Sequential", "Identity", "Flatten")
+SUPPORTED_MODULES = (
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Sequential",
+    "Identity",
+    "Flatten",
+    "Dropout",  # evaluated in evaluation mode: the identity
+)
 
 
 def model_layout(model: Any) -> Layout:
