@@ -209,6 +209,23 @@ def test_attack_through_gates_with_snapping(tmp_path):
     assert sorted(map(tuple, rec.inputs)) == sorted(map(tuple, truth))
 
 
+def test_attack_packs_quantized_coordinates_unless_told_not_to(tmp_path):
+    source = tmp_path / "gated.py"
+    source.write_text(GATED_FILE.replace("(15, 6)", "(40, 6)").replace("arange(15)", "arange(40)"))
+    arguments = ["attack", "--oracle", f"{source}:oracle", "--widths", "6,8,4,3", "--bias"]
+    arguments += ["--snap", "--quiet", "--out"]
+    packed = {}
+    for flag in ("--pack", "--no-pack"):
+        out = tmp_path / f"{flag}.npz"
+        result = runner.invoke(app, [*arguments, str(out), flag])
+        assert result.exit_code == 0, result.output
+        rec = lr.Reconstruction.load(out)
+        assert rec.n_samples == 40
+        packed[flag] = (float(np.mean(rec.stats.packed)), rec.queries)
+    assert packed["--pack"][0] > 0.5 and packed["--no-pack"][0] == 0.0
+    assert packed["--pack"][1] < packed["--no-pack"][1]
+
+
 def test_audit_torch_writes_the_report(tmp_path):
     source = tmp_path / "model.py"
     source.write_text(

@@ -69,6 +69,10 @@ def attack(
     snap: Annotated[
         bool, typer.Option(help="round the inputs to the grid they lie on, if any")
     ] = False,
+    pack: Annotated[
+        bool,
+        typer.Option(help="gates: read several quantized coordinates an answer (--no-pack: one)"),
+    ] = True,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     journal: Annotated[
         Path | None,
@@ -112,6 +116,7 @@ def attack(
                 n_samples=n_samples,
                 method=method,
                 snap=snap,
+                pack=pack,
                 random_state=seed,
                 progress=progress,
                 **params,
