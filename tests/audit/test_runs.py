@@ -59,30 +59,49 @@ def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small
     )
 
 
-@pytest.mark.timeout(900)
-def test_a_client_that_crashes_mid_audit_keeps_what_was_recovered(small_app, tmp_path):
+@pytest.mark.timeout(1200)
+def test_a_client_that_crashes_mid_audit_keeps_what_was_recovered_and_a_rerun_resumes(
+    small_app, tmp_path
+):
     """One client's evaluate handler raises from its 150th message on: that split stops
-    with what it had and says why; everything else is read."""
+    with what it had and says why; everything else is read. Run again on the journal,
+    with the client mended, every split is complete and nothing answered is asked twice."""
     app_dir, package = small_app
     handler = app_dir / package / "client_app.py"
-    counter = tmp_path / "calls"
+    counter, broken = tmp_path / "calls", tmp_path / "broken"
+    broken.touch()
     handler.write_text(
         handler.read_text().replace(
             '    """Evaluate the model on local data."""\n',
             '    """Evaluate the model on local data."""\n'
-            f'    if context.node_config["partition-id"] == 1:\n'
-            f'        with open({str(counter)!r}, "a") as calls:\n'
-            '            calls.write(".")\n'
-            f"        if len(open({str(counter)!r}).read()) >= 150:\n"
-            '            raise RuntimeError("disk full")\n',
+            '    if context.node_config["partition-id"] == 1:\n'
+            f"        with open({str(counter)!r}, 'a') as calls:\n"
+            "            calls.write('.')\n"
+            f"        if len(open({str(counter)!r}).read()) >= 150 and "
+            f"__import__('os').path.exists({str(broken)!r}):\n"
+            "            raise RuntimeError('disk full')\n",
         )
     )
-    result = audit_flower(
-        app_dir, f"{package}.task:Net", clients=2, queries_per_round=16, defenses=False
-    )
-    stopped = [s for s in result.splits if s.reconstruction and s.reconstruction.stats.stopped]
+    journal = tmp_path / "journal"
+    kwargs = {"clients": 2, "queries_per_round": 16, "defenses": False, "journal": journal}
+    first = audit_flower(app_dir, f"{package}.task:Net", **kwargs)
+    stopped = [s for s in first.splits if s.reconstruction and s.reconstruction.stats.stopped]
     assert len(stopped) == 1 and stopped[0].split == "evaluate"
     assert any("disk full" in w for w in stopped[0].reconstruction.stats.warnings)
-    assert sum(s.recovered == s.num_examples for s in result.splits) == 3
-    page = write_report(result, tmp_path / "report")
+    assert sum(s.recovered == s.num_examples for s in first.splits) == 3
+    page = write_report(first, tmp_path / "report")
     assert "disk full" in page.read_text()
+
+    broken.unlink()
+    again = audit_flower(app_dir, f"{package}.task:Net", **kwargs)
+    assert all(s.recovered == s.num_examples and s.error is None for s in again.splits)
+    assert all(s.replayed > 0 for s in again.splits)
+    assert again.rounds < first.rounds
+    done = {
+        (s.split, s.num_examples, s.reconstruction.inputs.tobytes())
+        for s in first.splits
+        if not s.reconstruction.stats.stopped
+    }
+    assert done <= {
+        (s.split, s.num_examples, s.reconstruction.inputs.tobytes()) for s in again.splits
+    }

@@ -92,6 +92,7 @@ _READ_COLUMNS = [
     ("max_error_bound", "max error bound", False),
     ("bits_limit", "bits limit (queries)", False),
     ("stopped", "stopped early", False),
+    ("replayed", "answered from the journal", False),
 ]
 
 

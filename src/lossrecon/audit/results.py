@@ -38,7 +38,8 @@ class SplitResult:
     """One client's one split (``"train"``, ``"evaluate"``; ``"data"`` for a model in
     hand): what the attack recovered and spent (through Flower: the rounds and the wall
     time until its attack ended), scored when the truth is known. ``client`` labels it
-    in the report ("1", "2"... in the order of the Flower node ids, ``node_id``)."""
+    in the report ("1", "2"... in the order of the Flower node ids, ``node_id``);
+    ``replayed``: queries answered from a journal of an interrupted run."""
 
     client: str
     split: str
@@ -50,6 +51,7 @@ class SplitResult:
     matched_partition: int | None = None
     num_examples: int | None = None
     node_id: int | None = None
+    replayed: int = 0
 
     @property
     def recovered(self) -> int:
@@ -74,6 +76,7 @@ class SplitResult:
             "queries": self.queries,
             "rounds": self.rounds,
             "seconds": self.seconds,
+            "replayed": self.replayed,
             "error": self.error,
             "stopped": stats.stopped if stats is not None else None,
             "method": stats.method if stats is not None else None,

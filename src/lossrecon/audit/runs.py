@@ -16,6 +16,7 @@ import numpy as np
 from lossrecon.attacks.chosen_weights import chosen_weights
 from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
 from lossrecon.audit.flower_app import FlowerApp, InProcessClient
+from lossrecon.audit.journals import ClientJournals
 from lossrecon.audit.model import ModelSpec, load_model, load_object
 from lossrecon.audit.results import AuditResult, SplitResult, score
 from lossrecon.data import as_array
@@ -278,6 +279,7 @@ def audit_flower(
     truth: str | None = None,
     defenses: bool = True,
     timeout: float = 120.0,
+    journal: str | Path | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
     """Audit a Flower App: run its ClientApp unchanged on ``clients`` SuperNodes of
@@ -288,7 +290,10 @@ def audit_flower(
 
     ``model`` names the app's model class or factory (``package.module:Net``), as the
     server of a real federation knows it; ``truth`` (``FILE.npz`` or
-    ``module:function``, see :func:`load_truth`) scores the result.
+    ``module:function``, see :func:`load_truth`) scores the result. With ``journal``
+    (a directory), every answer is kept there and a re-run after an interruption
+    replays each client's answers instead of asking them again
+    (:mod:`lossrecon.audit.journals`).
     """
     app = FlowerApp.load(app_dir)
     spec = ModelSpec.of(load_model(model, app.directory))
@@ -311,6 +316,18 @@ def audit_flower(
     channels = [client.channel for client in local.values()]
 
     attack = _attack(spec)
+    journals = None if journal is None else ClientJournals(journal)
+    replayed: dict[tuple[int, str], int] = {}
+
+    def attack_client(oracle: Any) -> Reconstruction:
+        if journals is None:
+            return attack(oracle)
+        journaled = journals.open(oracle, oracle.key[1], oracle.num_examples)
+        try:
+            return attack(journaled)
+        finally:
+            replayed[oracle.key] = journaled.replayed
+
     results: dict[tuple[int, str], Reconstruction | Exception] = {}
     state: dict[str, Any] = {"rounds": 0, "clients": []}
 
@@ -343,7 +360,7 @@ def audit_flower(
             on_round=on_round,
         )
         state["clients"] = rounds.clients
-        results.update(rounds.run(attack))
+        results.update(rounds.run(attack_client))
 
     start = time.perf_counter()
     app.simulate(server_main, clients)
@@ -359,6 +376,7 @@ def audit_flower(
             rounds=flower_client.rounds_used,
             num_examples=flower_client.num_examples,
             node_id=flower_client.node_id,
+            replayed=replayed.get(flower_client.key, 0),
         )
         if isinstance(found, Reconstruction):
             item.reconstruction = found

@@ -82,6 +82,9 @@ def flower(
         str | None, typer.Option(help="FILE.npz or module:function: score against the truth")
     ] = None,
     defenses: Annotated[bool, typer.Option(help="measure the defenses")] = True,
+    journal: Annotated[
+        Path | None, typer.Option(help="keep every answer here; a re-run resumes from it")
+    ] = None,
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("audit-report"),
 ) -> None:
     """Audit a Flower App, run unchanged in Flower's simulation engine against a malicious server.
@@ -107,6 +110,7 @@ def flower(
         train_config=_config(train_config) if train_config else None,
         truth=truth,
         defenses=defenses,
+        journal=journal,
         progress=_progress(console),
     )
     _finish(result, out, console)

@@ -208,6 +208,11 @@ class _ClientOracle(DeclaredOracle):
         """The training-set size M the client reports with every loss."""
         return self.client.num_examples
 
+    @property
+    def key(self) -> tuple[int, str]:
+        """(node id, channel name): whose answers these are."""
+        return self.client.key
+
     def __call__(self, W: np.ndarray) -> np.ndarray:
         queries = [_Query(np.asarray(row, dtype=np.float64)) for row in np.atleast_2d(W)]
         with self.rounds.changed:
