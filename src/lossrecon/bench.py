@@ -113,6 +113,8 @@ def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) 
         "input_rel_error_median": report["input_rel_error_median"],
         "queries": rec.queries,
         "floor_ratio": report["floor_ratio"],
+        "bits_limit": rec.stats.bits_limit,
+        "bits_ratio": rec.queries / rec.stats.bits_limit if rec.stats.bits_limit else None,
         "stopped": rec.stats.stopped,
         "seconds": time.perf_counter() - start,
         "_rec": rec,
@@ -389,6 +391,22 @@ def _markdown(
             )
         lines.append("".join(cells) + "|")
     lines += ["", *_where_defenses_help(defenses)]
+    limited = [r for r in defenses if r.get("bits_limit")]
+    if limited:
+        lines += [
+            "",
+            "Exact gates against the bits limit — the fewest queries any attack could read "
+            "the recovered data in (their bits over one answer's mantissa) — and the "
+            "queries spent over it:",
+            "",
+            "| defense | strength | queries | bits limit | queries / bits limit |",
+            "|---|---|---|---|---|",
+        ]
+        for r in limited:
+            lines.append(
+                f"| {r['defense']} | {r['strength']:g} | {_fmt(r['queries'])} "
+                f"| {r['bits_limit']:.0f} | {r['bits_ratio']:.2f} |"
+            )
     lines += [
         "",
         "## Growth with M and n (chosen weights)",
