@@ -3,6 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "examples" / "flower_template"
 
@@ -25,3 +26,13 @@ def small_app(tmp_path):
         config = re.sub(rf"^{key} = \d+$", f"{key} = {value}", config, flags=re.M)
     (app / "pyproject.toml").write_text(config)
     return app, renamed.name
+
+
+def digits_mlp(seed: int, flatten: bool = False) -> torch.nn.Sequential:
+    """The 64-32-16-10 float32 classifier with biases the audit tests attack (behind an
+    nn.Flatten for image-shaped inputs)."""
+    torch.manual_seed(seed)
+    layers = [torch.nn.Flatten()] if flatten else []
+    layers += [torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16)]
+    layers += [torch.nn.ReLU(), torch.nn.Linear(16, 10)]
+    return torch.nn.Sequential(*layers)

@@ -6,16 +6,11 @@ from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, m
 from lossrecon.errors import OracleError
 from lossrecon.oracle.torch_oracle import TorchLossOracle
 
+from .conftest import digits_mlp
+
 
 def target(count=8):
-    torch.manual_seed(1)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(64, 32),
-        torch.nn.ReLU(),
-        torch.nn.Linear(32, 16),
-        torch.nn.ReLU(),
-        torch.nn.Linear(16, 10),
-    )
+    net = digits_mlp(1)
     digits = lr.load_dataset("digits")
     x, y = digits.inputs[:count] / 16.0, digits.targets[:count]
     return net, x, y

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from lossrecon.audit.model import ModelSpec, load_model, load_object
+from lossrecon.audit.model import ModelSpec, load_model
 from lossrecon.errors import ConfigurationError
+from lossrecon.loading import load_object
 
 
 def mlp(*extra):

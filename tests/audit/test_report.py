@@ -4,11 +4,12 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-import torch
 
 import lossrecon as lr
 from lossrecon.audit import audit_torch
 from lossrecon.audit.report import write_report
+
+from .conftest import digits_mlp
 
 
 class Cells(HTMLParser):
@@ -56,15 +57,7 @@ def shown_matches(text, value):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, 32),
-        torch.nn.ReLU(),
-        torch.nn.Linear(32, 16),
-        torch.nn.ReLU(),
-        torch.nn.Linear(16, 10),
-    )
+    net = digits_mlp(0, flatten=True)
     digits = lr.load_dataset("digits")
     x = (digits.inputs[:10] / 16.0 - 0.5) / 0.5
     result = audit_torch(net, x.reshape(10, 1, 8, 8), digits.targets[:10].argmax(1))

@@ -2,23 +2,17 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import lossrecon as lr
 from lossrecon.audit import audit_flower, audit_torch
 from lossrecon.audit.report import write_report
 from lossrecon.errors import ConfigurationError
 
+from .conftest import digits_mlp
+
 
 def test_a_model_in_hand_is_audited_and_a_bad_loss_is_refused():
-    torch.manual_seed(3)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(64, 32),
-        torch.nn.ReLU(),
-        torch.nn.Linear(32, 16),
-        torch.nn.ReLU(),
-        torch.nn.Linear(16, 10),
-    )
+    net = digits_mlp(3)
     digits = lr.load_dataset("digits")
     x, y = digits.inputs[:12] / 16.0, digits.targets[:12]
     result = audit_torch(net, x, y, loss="mse", defenses=False)
@@ -33,13 +27,19 @@ def test_a_model_in_hand_is_audited_and_a_bad_loss_is_refused():
 def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small_app, tmp_path):
     """Two clients, both splits, through the simulation engine; defenses in process."""
     app_dir, package = small_app
+    events = []
     result = audit_flower(
         app_dir,
         f"{package}.task:Net",
         clients=2,
         queries_per_round=16,
         truth=f"{package}.task:truth",
+        progress=lambda what, fields: events.append((what, fields)),
     )
+    rounds = [fields for what, fields in events if what == "round"]
+    assert set(rounds[-1]["clients"]) == {"1/train", "1/evaluate", "2/train", "2/evaluate"}
+    assert any(queries > 0 for _, queries, _ in rounds[len(rounds) // 2]["clients"].values())
+    assert sum(what == "defense" for what, _ in events) == len(result.defenses)
     assert sorted(s.split for s in result.splits) == ["evaluate", "evaluate", "train", "train"]
     for split in result.splits:
         assert split.error is None, split.error

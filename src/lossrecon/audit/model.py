@@ -11,10 +11,7 @@ inputs are images (an ``nn.Flatten`` in front of a square number of features).
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,45 +21,16 @@ import numpy as np
 from lossrecon.activations import make_activation
 from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout, forward
+from lossrecon.loading import load_object
 from lossrecon.optional import require
 from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, model_layout
 
-__all__ = ["ModelSpec", "load_model", "load_object"]
-
-
-def load_object(reference: str, search_path: Path | None = None, what: str = "--model") -> Any:
-    """The callable ``reference`` names: ``MODULE:ATTR`` (importable, or under
-    ``search_path``) or ``FILE.py:ATTR``."""
-    where, _, name = reference.rpartition(":")
-    if not where or not name:
-        raise ConfigurationError(
-            f"{what} must look like package.module:name or file.py:name, got {reference!r}"
-        )
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_file():
-            raise ConfigurationError(f"{what} file {path} does not exist")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        if spec is None or spec.loader is None:
-            raise ConfigurationError(f"cannot import {path}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        if search_path is not None and str(search_path) not in sys.path:
-            sys.path.insert(0, str(search_path))
-        try:
-            module = importlib.import_module(where)
-        except ImportError as exc:
-            raise ConfigurationError(f"cannot import {where!r} for {what}: {exc}") from None
-    found = getattr(module, name, None)
-    if not callable(found):
-        raise ConfigurationError(f"{where} has no class or function {name!r} (for {what})")
-    return found
+__all__ = ["ModelSpec", "load_model"]
 
 
 def load_model(reference: str, search_path: Path | None = None) -> Any:
-    """Build the model ``reference`` names (see :func:`load_object`): a class or a
-    factory taking no arguments."""
+    """Build the model ``reference`` names (see :func:`lossrecon.loading.load_object`):
+    a class or a factory taking no arguments."""
     return load_object(reference, search_path)()
 
 

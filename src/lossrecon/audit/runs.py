@@ -17,10 +17,11 @@ from lossrecon.attacks.chosen_weights import chosen_weights
 from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
 from lossrecon.audit.flower_app import FlowerApp, InProcessClient
 from lossrecon.audit.journals import ClientJournals
-from lossrecon.audit.model import ModelSpec, load_model, load_object
+from lossrecon.audit.model import ModelSpec, load_model
 from lossrecon.audit.results import AuditResult, SplitResult, score
 from lossrecon.data import as_array
 from lossrecon.errors import ConfigurationError, LossreconError, OracleError
+from lossrecon.loading import load_object
 from lossrecon.optional import require
 from lossrecon.oracle.flower import (
     Channel,
@@ -37,16 +38,19 @@ from lossrecon.reconstruction import Reconstruction
 __all__ = ["Progress", "audit_flower", "audit_torch", "load_truth"]
 
 Truth = dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]
-# progress(what, fields): "round" {rounds, clients: {label: (queries, samples)}},
+# progress(what, fields): "round" {rounds, clients: {"1/train": (phase, queries, samples)}},
 # "split" {client, split, recovered}, "defense" {label, recall}.
 Progress = Callable[[str, dict[str, Any]], None]
 
 
-def _attack(spec: ModelSpec) -> Callable[[object], Reconstruction]:
-    def attack(oracle: object) -> Reconstruction:
+def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
+    """The attack every split gets: chosen weights with snapping; ``progress(phase,
+    queries, samples)`` is told as it goes."""
+
+    def attack(oracle: object, progress: Callable[[str, int, int], None] | None = None) -> Any:
         with warnings.catch_warnings():  # recorded in stats.warnings
             warnings.simplefilter("ignore")
-            return chosen_weights(oracle, spec.widths, bias=spec.bias, snap=True)
+            return chosen_weights(oracle, spec.widths, bias=spec.bias, snap=True, progress=progress)
 
     return attack
 
@@ -318,13 +322,17 @@ def audit_flower(
     attack = _attack(spec)
     journals = None if journal is None else ClientJournals(journal)
     replayed: dict[tuple[int, str], int] = {}
+    running: dict[tuple[int, str], tuple[str, int, int]] = {}  # phase, queries, samples
 
     def attack_client(oracle: Any) -> Reconstruction:
+        def told(phase: str, queries: int, samples: int) -> None:
+            running[oracle.key] = (phase, queries, samples)
+
         if journals is None:
-            return attack(oracle)
+            return attack(oracle, told)
         journaled = journals.open(oracle, oracle.key[1], oracle.num_examples)
         try:
-            return attack(journaled)
+            return attack(journaled, told)
         finally:
             replayed[oracle.key] = journaled.replayed
 
@@ -334,15 +342,15 @@ def audit_flower(
     def on_round(rounds: int, flower_clients: list) -> None:
         state["rounds"] = rounds
         if progress is not None:
-            progress(
-                "round",
-                {
-                    "rounds": rounds,
-                    "clients": {
-                        f"{c.node_id}/{c.channel.name}": (c.done, c.missed) for c in flower_clients
-                    },
-                },
-            )
+            nodes = sorted({c.node_id for c in flower_clients})
+            splits = {
+                f"{nodes.index(c.node_id) + 1}/{c.channel.name}": (
+                    "done" if c.done else running.get(c.key, ("starting", 0, 0))[0],
+                    *running.get(c.key, ("", 0, 0))[1:],
+                )
+                for c in flower_clients
+            }
+            progress("round", {"rounds": rounds, "clients": splits})
 
     def server_main(grid: Any, context: Any) -> None:
         nodes = _connected(grid, clients, timeout)[:clients]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,26 +14,14 @@ from lossrecon.attacks import chosen_weights
 from lossrecon.cli.common import parse_ints, reports_errors
 from lossrecon.cli.progress import attack_progress
 from lossrecon.errors import ConfigurationError
+from lossrecon.loading import load_object
 from lossrecon.oracle.journal import JournalOracle
 
 
 def load_factory(spec: str) -> object:
-    """Call ``factory`` in ``FILE.py`` for a spec "FILE.py:factory" and return the oracle."""
-    path_text, _, name = spec.rpartition(":")
-    if not path_text or not name:
-        raise ConfigurationError(f"--oracle must look like FILE.py:factory, got {spec!r}")
-    path = Path(path_text)
-    if not path.is_file():
-        raise ConfigurationError(f"oracle file {path} does not exist")
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
-    if module_spec is None or module_spec.loader is None:
-        raise ConfigurationError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    factory = getattr(module, name, None)
-    if not callable(factory):
-        raise ConfigurationError(f"{path} has no callable {name!r}")
-    return factory()
+    """Call the factory a spec "FILE.py:factory" (or "module:factory") names and return
+    the oracle."""
+    return load_object(spec, what="--oracle")()
 
 
 @reports_errors

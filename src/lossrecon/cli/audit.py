@@ -35,12 +35,16 @@ def _config(pairs: list[str]) -> dict[str, Any]:
 
 
 def _progress(console: Console):
-    """A progress callback printing a line every 100 rounds and per result."""
+    """A progress callback printing a line every 100 rounds (each client and split: its
+    phase, queries answered, samples recovered) and one per result."""
 
     def show(what: str, fields: dict[str, Any]) -> None:
         if what == "round" and fields["rounds"] % 100 == 0:
-            running = sum(not done for done, _ in fields["clients"].values())
-            console.print(f"round {fields['rounds']:,}: {running} client splits still read")
+            splits = "; ".join(
+                f"{label} {phase} {queries:,} q {samples:,} samples"
+                for label, (phase, queries, samples) in sorted(fields["clients"].items())
+            )
+            console.print(f"round {fields['rounds']:,}: {splits}")
         elif what == "defense":
             recall = fields["recall"]
             shown = "-" if recall is None else f"{recall:.1%}"
