@@ -137,6 +137,11 @@ class Layout:
             for layer in self.layers
         ]
 
+    def arrays(self, w: Any) -> list[Any]:
+        """The parameter arrays of one weight vector (N,) in a PyTorch state_dict's
+        order — each layer's matrix (out, in), then its bias (out,) if it has one."""
+        return [a for pair in self.unflatten(w) for a in pair if a is not None]
+
 
 def pre_activations(layout: Layout, activation: Activation, W: Any, inputs: Any) -> list[Any]:
     """Pre-activations of every layer for K weight vectors.

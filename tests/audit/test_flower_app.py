@@ -28,11 +28,14 @@ def client(app_dir, package, kind, **channel):
     config = {"lr": 0.0} if kind == "train" else {}
     messages = MessageChannel(kind, spec.keys, config=config, **channel)
 
-    def arrays(row):
-        return [a for pair in spec.layout.unflatten(row) for a in pair if a is not None]
-
     oracle = InProcessClient(
-        app, 0, 2, messages, arrays, spec.layout.n_params, LossConvention(dtype=spec.dtype)
+        app,
+        0,
+        2,
+        messages,
+        spec.layout.arrays,
+        spec.layout.n_params,
+        LossConvention(dtype=spec.dtype),
     )
     return oracle, spec
 
@@ -69,12 +72,11 @@ def test_a_legacy_numpy_client_is_read_through_evaluate_ins_and_its_missing_fit_
     app = FlowerApp(found.directory, found.clientapp, {**found.run_config, "samples": 6})
     spec = ModelSpec.of(load_model("digits_app.task:Net", app.directory))
 
-    def arrays(row):
-        return [a for pair in spec.layout.unflatten(row) for a in pair if a is not None]
-
     def connect(channel):
         convention = LossConvention(dtype=spec.dtype)
-        return InProcessClient(app, 0, 1, channel, arrays, spec.layout.n_params, convention)
+        return InProcessClient(
+            app, 0, 1, channel, spec.layout.arrays, spec.layout.n_params, convention
+        )
 
     splits = [_candidates(spec, name, {}, {"lr": 0.0}) for name in ("train", "evaluate")]
     local, notes = readable_splits(connect, splits)

@@ -289,15 +289,6 @@ class FlowerRounds:
     def failed(self, client: _Client) -> bool:
         return client.missed >= self.patience
 
-    def arrays(self, row: np.ndarray) -> list[np.ndarray]:
-        """A weight vector as the arrays of the client's state_dict, in order."""
-        out = []
-        for matrix, bias in self.layout.unflatten(row):
-            out.append(np.array(matrix))
-            if bias is not None:
-                out.append(np.array(bias))
-        return out
-
     def run(self, attack: Attack) -> dict[tuple[int, str], Reconstruction | Exception]:
         """Run ``attack(oracle)`` against every (client, channel); returns each result,
         keyed by (node id, channel name). Each client records the rounds and the wall
@@ -367,7 +358,7 @@ class FlowerRounds:
                 group = f"{self.rounds}.{client.channel.name}.{k}"
                 messages.append(
                     app.Message(
-                        client.channel.content(self.arrays(query.row)),
+                        client.channel.content(self.layout.arrays(query.row)),
                         client.node_id,
                         client.channel.message_type,
                         ttl=self.timeout,

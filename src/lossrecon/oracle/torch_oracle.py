@@ -156,8 +156,7 @@ class TorchLossOracle(DeclaredOracle):
 
     def _loss(self, w: object) -> object:
         torch = require("torch", "torch")
-        arrays = [a for pair in self.layout.unflatten(w) for a in pair if a is not None]
-        params = dict(zip(self.names, arrays, strict=True))
+        params = dict(zip(self.names, self.layout.arrays(w), strict=True))
         output = torch.func.functional_call(self.model, params, (self.inputs,))
         if self.loss == "cross_entropy":
             return torch.nn.functional.cross_entropy(output, self.targets, reduction=self.reduction)
