@@ -47,6 +47,8 @@ def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small
         assert split.score["classes"] == 1.0
     assert {s.matched_partition for s in result.splits} == {0, 1}
     assert result.rounds and result.rounds < max(s.queries for s in result.splits)
+    families = {row.family for row in result.defenses}
+    assert families == {"rounding", "noise", "LocalDpMod", "float16"}
     dp = next(row for row in result.defenses if row.family == "LocalDpMod")
     assert dp.recall == 1.0 and dp.loss_change == 0.0  # it passes evaluate messages through
     page = write_report(result, tmp_path / "report")

@@ -305,16 +305,13 @@ def audit_flower(
     train_config = {"lr": 0.0} if train_config is None else dict(train_config)
     convention = LossConvention(dtype=spec.dtype)  # type: ignore[arg-type]
 
-    def arrays(row: np.ndarray) -> list[np.ndarray]:
-        return [a for pair in spec.layout.unflatten(row) for a in pair if a is not None]
-
     def in_process(channel: Channel, mod: Any = None) -> InProcessClient:
         return InProcessClient(
-            app, 0, clients, channel, arrays, spec.layout.n_params, convention, mod=mod
+            app, 0, clients, channel, spec.layout.arrays, spec.layout.n_params, convention, mod=mod
         )
 
     local, notes = readable_splits(
-        lambda channel: in_process(channel),
+        in_process,
         [_candidates(spec, split, metrics, train_config) for split in splits],
     )
     channels = [client.channel for client in local.values()]
@@ -425,6 +422,9 @@ def audit_flower(
         rows = answer_defenses(lambda: in_process(channel))
         rows.append(_local_dp(lambda mod: in_process(channel, mod)))
         mine = truths.get((0, target))
+        half = _half_precision(spec, mine, [s for s in splits_out if s.split == target])
+        if half is not None:
+            rows.append(half)
         result.defense_target = f"client partition 0, {target} split, in process"
         result.defenses = measure(
             rows,
@@ -436,6 +436,31 @@ def audit_flower(
         )
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _half_precision(
+    spec: ModelSpec, truth: tuple[np.ndarray, np.ndarray] | None, read: list[SplitResult]
+) -> Defense | None:
+    """The client's loss computed in float16: a replica of it — the model, the split's
+    true data, the loss kind and reduction the attack read off the client's answers — in
+    a ``TorchLossOracle`` (an app's own code cannot be switched to float16 from outside).
+    None without the truth, or when no split's kind was read."""
+    torch = require("torch", "torch")
+    stats = [s.reconstruction.stats for s in read if s.reconstruction is not None]
+    known = [st for st in stats if st.loss is not None and st.reduction in ("mean", "sum")]
+    if truth is None or not known or spec.dtype == "float16":
+        return None
+    x, y = truth
+    if known[0].loss == "cross_entropy":
+        targets, loss_fn = y.argmax(1), torch.nn.CrossEntropyLoss(reduction=known[0].reduction)
+    else:
+        targets, loss_fn = y, torch.nn.MSELoss(reduction=known[0].reduction)
+    return Defense(
+        "float16",
+        16.0,
+        "evaluated in float16 (a replica on the true data)",
+        lambda: TorchLossOracle(spec.model, x, targets, loss_fn, dtype="float16"),
+    )
 
 
 def _local_dp(client: Callable[[Any], InProcessClient]) -> Defense:
