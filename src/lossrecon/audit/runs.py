@@ -29,7 +29,7 @@ from lossrecon.oracle.flower import (
     LegacyEvaluate,
     LegacyFit,
     MessageChannel,
-    _connected,
+    connected_nodes,
 )
 from lossrecon.oracle.protocol import LossConvention
 from lossrecon.oracle.torch_oracle import TorchLossOracle
@@ -350,7 +350,7 @@ def audit_flower(
             progress("round", {"rounds": rounds, "clients": splits})
 
     def server_main(grid: Any, context: Any) -> None:
-        nodes = _connected(grid, clients, timeout)[:clients]
+        nodes = connected_nodes(grid, clients, timeout)[:clients]
         rounds = FlowerRounds(
             grid,
             nodes,

@@ -46,6 +46,7 @@ __all__ = [
     "LegacyFit",
     "MessageChannel",
     "attack_clients",
+    "connected_nodes",
 ]
 
 Attack = Callable[[object], Reconstruction]
@@ -393,7 +394,7 @@ class FlowerRounds:
             self.changed.notify_all()
 
 
-def _connected(grid: Any, count: int, timeout: float | None) -> list[int]:
+def connected_nodes(grid: Any, count: int, timeout: float | None) -> list[int]:
     """The node ids of the grid once ``count`` clients are connected."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -432,7 +433,7 @@ def attack_clients(
     Strategy-driven server sends). Returns each client's Reconstruction (or the
     exception that stopped its attack) and the number of evaluate rounds used.
     """
-    nodes = list(node_ids) if node_ids is not None else _connected(grid, min_clients, timeout)
+    nodes = list(node_ids) if node_ids is not None else connected_nodes(grid, min_clients, timeout)
     rounds = FlowerRounds(
         grid,
         nodes,
