@@ -49,6 +49,7 @@ def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small
     assert result.rounds and result.rounds < max(s.queries for s in result.splits)
     families = {row.family for row in result.defenses}
     assert families == {"rounding", "noise", "LocalDpMod", "float16"}
+    assert all(row.error is None for row in result.defenses), [r.error for r in result.defenses]
     dp = next(row for row in result.defenses if row.family == "LocalDpMod")
     assert dp.recall == 1.0 and dp.loss_change == 0.0  # it passes evaluate messages through
     page = write_report(result, tmp_path / "report")

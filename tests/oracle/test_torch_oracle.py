@@ -76,6 +76,23 @@ def test_dropout_is_evaluated_in_evaluation_mode_and_the_model_left_in_training_
     assert dropped.training
 
 
+def test_a_user_s_own_module_class_holding_supported_layers_is_read():
+    """Flower's templates write class Net(nn.Module) with layers as attributes."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(5, 4), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    oracle = lr.TorchLossOracle(Net(), np.zeros((2, 5)), np.zeros((2, 3)))
+    assert oracle.n_params == 5 * 4 + 4 + 4 * 3 + 3
+    with pytest.raises(ConfigurationError, match="layer Tanh is not supported"):
+        lr.TorchLossOracle(nn.Tanh(), np.zeros((2, 5)), np.zeros((2, 5)))
+
+
 def test_other_losses_are_refused():
     model, _ = model_and_net(False)
     with pytest.raises(ConfigurationError, match="MSELoss"):

@@ -23,7 +23,7 @@ from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout, forward
 from lossrecon.loading import load_object
 from lossrecon.optional import require
-from lossrecon.oracle.torch_oracle import SUPPORTED_MODULES, model_layout
+from lossrecon.oracle.torch_oracle import check_layers, model_layout
 
 __all__ = ["ModelSpec", "load_model"]
 
@@ -56,21 +56,16 @@ class ModelSpec:
     def of(cls, model: Any) -> ModelSpec:
         """Check ``model`` is a network the attacks can drive and describe it.
 
-        Refused, naming why: a layer outside ``SUPPORTED_MODULES``, parameters outside a
-        chain of ``nn.Linear`` layers, and a forward pass that is not the ReLU chain of
-        those layers (checked on random weights and inputs: an activation applied in
-        ``forward`` — ``torch.tanh`` say — is invisible to the module list).
+        Refused, naming why: a layer outside ``SUPPORTED_MODULES`` (:func:`check_layers`),
+        parameters outside a chain of ``nn.Linear`` layers, and a forward pass that is
+        not the ReLU chain of those layers (checked on random weights and inputs: an
+        activation applied in ``forward`` — ``torch.tanh`` say — is invisible to the
+        module list).
         """
         torch = require("torch", "torch")
         if not isinstance(model, torch.nn.Module):
             raise ConfigurationError(f"the model must be a torch.nn.Module, got {type(model)}")
-        for name, module in model.named_modules():
-            kind = type(module).__name__
-            if kind not in SUPPORTED_MODULES and module is not model:
-                raise ConfigurationError(
-                    f"layer {kind} at {name!r} is not supported: the attacks drive networks "
-                    f"of {', '.join(SUPPORTED_MODULES)}"
-                )
+        check_layers(model)
         layout = model_layout(model)
         keys = tuple(model.state_dict())
         if len(keys) != len(list(model.parameters())):

@@ -369,7 +369,7 @@ def audit_flower(
 
     start = time.perf_counter()
     app.simulate(server_main, clients)
-    splits_out = []
+    splits_out: list[SplitResult] = []
     nodes = sorted({c.node_id for c in state["clients"]})
     for flower_client in state["clients"]:
         found = results.get(flower_client.key, OracleError("the server stopped first"))
@@ -388,6 +388,7 @@ def audit_flower(
         else:
             item.error = f"{type(found).__name__}: {found}"
         splits_out.append(item)
+    splits_out.sort(key=lambda item: (int(item.client), item.split != "train"))
     result = AuditResult(
         target={
             "kind": "flower",

@@ -22,7 +22,7 @@ from lossrecon.layout import Layout
 from lossrecon.optional import require
 from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
-__all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "model_layout"]
+__all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "check_layers", "model_layout"]
 
 SUPPORTED_MODULES = (
     "Linear",
@@ -33,6 +33,22 @@ SUPPORTED_MODULES = (
     "Flatten",
     "Dropout",  # evaluated in evaluation mode: the identity
 )
+
+
+def check_layers(model: Any, extra_modules: Iterable[str] = ()) -> None:
+    """Refuse, naming it, a layer outside ``SUPPORTED_MODULES`` (and ``extra_modules``).
+    The model's own class, when it holds layers (a user's ``Net``), is their container,
+    not a layer."""
+    allowed = set(SUPPORTED_MODULES) | set(extra_modules)
+    for name, module in model.named_modules():
+        kind = type(module).__name__
+        container = module is model and next(model.children(), None) is not None
+        if kind not in allowed and not container:
+            where = f" at {name!r}" if name else ""
+            raise ConfigurationError(
+                f"layer {kind}{where} is not supported: the attacks model networks of "
+                f"{', '.join(SUPPORTED_MODULES)} (pass extra_modules to vouch for others)"
+            )
 
 
 def model_layout(model: Any) -> Layout:
@@ -102,15 +118,7 @@ class TorchLossOracle(DeclaredOracle):
         torch = require("torch", "torch")
         if not isinstance(model, torch.nn.Module):
             raise ConfigurationError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        allowed = set(SUPPORTED_MODULES) | set(extra_modules)
-        for name, module in model.named_modules():
-            kind = type(module).__name__
-            if kind not in allowed:
-                where = f" at {name!r}" if name else ""
-                raise ConfigurationError(
-                    f"layer {kind}{where} is not supported: the attacks model networks of "
-                    f"{', '.join(SUPPORTED_MODULES)} (pass extra_modules to vouch for others)"
-                )
+        check_layers(model, extra_modules)
         if dtype is None:
             first = next(iter(model.parameters()), None)
             dtype = "float32" if first is None else str(first.dtype).removeprefix("torch.")
