@@ -18,6 +18,7 @@ __all__ = [
     "as_array",
     "dataset_names",
     "load_dataset",
+    "one_hot",
     "synthetic",
     "training_arrays",
 ]
@@ -75,7 +76,7 @@ class Dataset:
         return self.targets.shape[1]
 
 
-def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
+def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes)[labels]
 
 
@@ -102,11 +103,11 @@ def load_dataset(name: str, n_samples: int | None = None, random_state: int | No
 
     if name == "digits":
         raw = datasets.load_digits()
-        inputs, targets = raw.data, _one_hot(raw.target, 10)
+        inputs, targets = raw.data, one_hot(raw.target, 10)
     elif name == "breast_cancer":
         raw = datasets.load_breast_cancer()
         inputs = (raw.data - raw.data.mean(0)) / raw.data.std(0)
-        targets = _one_hot(raw.target, 2)
+        targets = one_hot(raw.target, 2)
     elif name == "diabetes":
         raw = datasets.load_diabetes()
         inputs, targets = raw.data, raw.target[:, None] / 100.0

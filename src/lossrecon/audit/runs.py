@@ -19,7 +19,7 @@ from lossrecon.audit.flower_app import FlowerApp, InProcessClient
 from lossrecon.audit.journals import ClientJournals
 from lossrecon.audit.model import ModelSpec, load_model
 from lossrecon.audit.results import AuditResult, SplitResult, score
-from lossrecon.data import as_array
+from lossrecon.data import as_array, one_hot
 from lossrecon.errors import ConfigurationError, LossreconError, OracleError
 from lossrecon.loading import load_object
 from lossrecon.optional import require
@@ -58,9 +58,23 @@ def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
 def _one_hot(targets: np.ndarray, classes: int) -> np.ndarray:
     """Class indices (M,) as one-hot rows (M, classes); 2-D targets pass through."""
     y = np.asarray(targets)
-    if y.ndim == 2:
-        return y.astype(np.float64)
-    return np.eye(classes)[y.astype(int)]
+    return y.astype(np.float64) if y.ndim == 2 else one_hot(y.astype(int), classes)
+
+
+def _torch_loss(kind: str, reduction: str) -> Any:
+    """The PyTorch loss module of a loss kind ("cross_entropy"; "mse" or "squared")."""
+    torch = require("torch", "torch")
+    modules = {
+        "cross_entropy": torch.nn.CrossEntropyLoss,
+        "mse": torch.nn.MSELoss,
+        "squared": torch.nn.MSELoss,
+    }
+    return modules[kind](reduction=reduction)
+
+
+def _client_labels(node_ids: Sequence[int]) -> dict[int, str]:
+    """How the report names clients: "1", "2"... in the order of their node ids."""
+    return {node: str(k + 1) for k, node in enumerate(sorted(set(node_ids)))}
 
 
 def _flat(inputs: object) -> np.ndarray:
@@ -149,18 +163,16 @@ def audit_torch(
     """Audit a model and its training data in hand: what the loss E(w) of ``model`` on
     (``inputs`` (M, ...), ``targets``: class indices (M,) for cross-entropy, (M, d) for
     MSE) leaks to an attacker who chooses w, and what each defense leaves."""
-    torch = require("torch", "torch")
     spec = ModelSpec.of(model)
     x = _flat(inputs)
     y = np.asarray(targets)
-    losses = {"cross_entropy": torch.nn.CrossEntropyLoss, "mse": torch.nn.MSELoss}
-    if loss not in losses:
-        raise ConfigurationError(f"--loss must be one of {sorted(losses)}, got {loss!r}")
+    if loss not in ("cross_entropy", "mse"):
+        raise ConfigurationError(f"--loss must be one of ['cross_entropy', 'mse'], got {loss!r}")
     if reduction not in ("mean", "sum"):
         raise ConfigurationError(f"--reduction must be mean or sum, got {reduction!r}")
 
     def oracle(precision: str | None = dtype) -> TorchLossOracle:
-        return TorchLossOracle(model, x, y, losses[loss](reduction=reduction), dtype=precision)
+        return TorchLossOracle(model, x, y, _torch_loss(loss, reduction), dtype=precision)
 
     plain = oracle()
     attack = _attack(spec)
@@ -233,8 +245,6 @@ def _candidates(
 ) -> list[Channel]:
     """The ways a split can be read, in the order tried: the Message API (Flower's
     current templates), then the legacy NumPyClient instructions."""
-    if split not in ("train", "evaluate"):
-        raise ConfigurationError(f"a split is 'train' or 'evaluate', got {split!r}")
     metric = metrics.get(split)
     config = train_config if split == "train" else {}
     message = MessageChannel(split, spec.keys, metric=metric, config=config, dtype=spec.dtype)
@@ -339,9 +349,9 @@ def audit_flower(
     def on_round(rounds: int, flower_clients: list) -> None:
         state["rounds"] = rounds
         if progress is not None:
-            nodes = sorted({c.node_id for c in flower_clients})
+            labels = _client_labels([c.node_id for c in flower_clients])
             splits = {
-                f"{nodes.index(c.node_id) + 1}/{c.channel.name}": (
+                f"{labels[c.node_id]}/{c.channel.name}": (
                     "done" if c.done else running.get(c.key, ("starting", 0, 0))[0],
                     *running.get(c.key, ("", 0, 0))[1:],
                 )
@@ -370,11 +380,11 @@ def audit_flower(
     start = time.perf_counter()
     app.simulate(server_main, clients)
     splits_out: list[SplitResult] = []
-    nodes = sorted({c.node_id for c in state["clients"]})
+    labels = _client_labels([c.node_id for c in state["clients"]])
     for flower_client in state["clients"]:
         found = results.get(flower_client.key, OracleError("the server stopped first"))
         item = SplitResult(
-            str(nodes.index(flower_client.node_id) + 1),
+            labels[flower_client.node_id],
             flower_client.channel.name,
             None,
             flower_client.seconds or 0.0,
@@ -446,16 +456,18 @@ def _half_precision(
     true data, the loss kind and reduction the attack read off the client's answers — in
     a ``TorchLossOracle`` (an app's own code cannot be switched to float16 from outside).
     None without the truth, or when no split's kind was read."""
-    torch = require("torch", "torch")
     stats = [s.reconstruction.stats for s in read if s.reconstruction is not None]
-    known = [st for st in stats if st.loss is not None and st.reduction in ("mean", "sum")]
+    known = [
+        (st.loss, st.reduction)
+        for st in stats
+        if st.loss is not None and st.reduction is not None and st.reduction in ("mean", "sum")
+    ]
     if truth is None or not known or spec.dtype == "float16":
         return None
     x, y = truth
-    if known[0].loss == "cross_entropy":
-        targets, loss_fn = y.argmax(1), torch.nn.CrossEntropyLoss(reduction=known[0].reduction)
-    else:
-        targets, loss_fn = y, torch.nn.MSELoss(reduction=known[0].reduction)
+    kind, reduction = known[0]
+    targets = y.argmax(1) if kind == "cross_entropy" else y
+    loss_fn = _torch_loss(kind, reduction)
     return Defense(
         "float16",
         16.0,

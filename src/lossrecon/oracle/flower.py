@@ -380,7 +380,8 @@ class FlowerRounds:
                     continue
                 client, query = asked[key]
                 if reply.has_error():
-                    client.error = str(reply.error.reason).strip().splitlines()[-1][:300]
+                    lines = str(reply.error.reason).strip().splitlines() or ["(no reason given)"]
+                    client.error = lines[-1][:300]
                     continue
                 try:
                     query.answer, client.num_examples = client.channel.answer(reply.content)
