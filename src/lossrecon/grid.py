@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_grid", "on_grid", "snap"]
+__all__ = ["detect_feature_grids", "detect_grid", "on_grid", "snap"]
 
 
 def detect_grid(
@@ -47,6 +47,59 @@ def detect_grid(
         scaled = x[asked] * q
         if np.mean(np.abs(scaled - np.round(scaled)) <= slack[asked]) >= fit:
             return 1.0 / q
+    return None
+
+
+def detect_feature_grids(
+    values: np.ndarray, bounds: np.ndarray, most: int = 64, tolerance: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """An affine grid per feature, offset_k + step_k q (standardized 8-bit data: one
+    step 1/σ_k and offset −μ_k/σ_k each), from values (S, n) with error bounds (S, n),
+    as (steps (n,), offsets (n,)); None unless every feature has one.
+
+    A feature's differences to its smallest value must all be multiples of one step:
+    the smallest gap between its values over j, for the smallest j <= ``most`` whose
+    indices, with the step and offset fitted to them by least squares, leave every
+    value within ``tolerance`` of the step or twice the differences' bounds (which must
+    stay under a quarter of it). Each feature must show at least 4 distinct values:
+    fewer fit any step."""
+    x = np.asarray(values, dtype=np.float64)
+    b = np.broadcast_to(np.asarray(bounds, dtype=np.float64), x.shape)
+    if x.ndim != 2 or not np.all(np.isfinite(x)):
+        return None
+    steps, offsets = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for k in range(x.shape[1]):
+        fitted = _feature_grid(x[:, k], b[:, k], most, tolerance)
+        if fitted is None:
+            return None
+        steps[k], offsets[k] = fitted
+    return steps, offsets
+
+
+def _feature_grid(
+    v: np.ndarray, b: np.ndarray, most: int, tolerance: float
+) -> tuple[float, float] | None:
+    """(step, offset) of one feature's values v (S,) with bounds b (S,), or None."""
+    base = int(np.argmin(v))
+    delta = v - v[base]
+    slack = 2.0 * (b + b[base])
+    distinct = delta > np.maximum(slack, 1e-300)
+    gaps = np.diff(np.sort(v))
+    gaps = gaps[gaps > slack.max()]
+    if len(gaps) < 3:
+        return None
+    smallest = float(gaps.min())
+    for j in range(1, most + 1):
+        step = smallest / j
+        allowed = np.maximum(tolerance, slack / step)
+        if np.any(allowed[distinct] >= 0.25):
+            return None  # finer steps than this cannot be told apart from the values
+        # The step from one gap is off by its values' errors, which grow with q: the
+        # indices it gives are refitted by least squares, and the fit must hold.
+        index = np.round(delta / step)
+        fitted, offset = np.polyfit(index, v, 1)
+        if np.all(np.abs(v - offset - fitted * index) <= allowed * fitted):
+            return float(fitted), float(offset)
     return None
 
 

@@ -41,7 +41,9 @@ class RunStats:
     ``checks_failed``: samples read but left out because their check failed; ``grid`` and
     ``target_grid``: the steps the inputs and the labels were snapped to (``snap=True``),
     None when they lie on none. ``pack_grid``: [step, low, high] of the grid the gated
-    reading packed coordinates on (values step q, q in [low, high]); ``bits_limit``: the
+    reading packed coordinates on (values step q, q in [low, high]);
+    ``pack_feature_grids``: instead, an affine grid per feature (standardized data),
+    {"steps", "offsets", "low", "high"} (values offsets_k + steps_k q); ``bits_limit``: the
     fewest queries any attack could read the data in, its bits over the bits one answer
     carries (the mantissa of the client's format).
 
@@ -78,6 +80,7 @@ class RunStats:
     grid: float | None = None
     target_grid: float | None = None
     pack_grid: list[float] | None = None
+    pack_feature_grids: dict[str, Any] | None = None
     bits_limit: float | None = None
     residuals: np.ndarray | None = None
     input_error_bounds: np.ndarray | None = None

@@ -162,6 +162,50 @@ def test_quantized_inputs_are_read_several_to_an_answer_and_exactly():
     assert packed.stats.bits_limit < packed.queries
 
 
+def test_counts_are_read_several_windows_to_a_count_pair():
+    """Once one sample's share and κ are known, a count pair gates several windows on
+    units of their own, their counts packed in its answer: a fraction of the chart's
+    queries, the same samples."""
+    x, y = digits(120)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    packed = run(Undeclared(target), widths)
+    plain = run(Undeclared(target), widths, pack=False)
+    for rec in (packed, plain):
+        report = lr.evaluate(rec, x, y)
+        assert report["recall"] == 1.0 and report["precision"] == 1.0
+    chart = packed.stats.queries_by_phase["chart"]
+    assert chart < 0.6 * plain.stats.queries_by_phase["chart"]
+
+
+def test_one_hot_labels_of_a_squared_loss_are_read_several_outputs_to_a_query():
+    x, y = digits(80)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y, torch.nn.MSELoss())
+    rec = run(Undeclared(target), widths, snap=True)
+    report = lr.evaluate(rec, x, y)
+    assert report["recall"] == 1.0 and report["target_rel_error_max"] == 0.0
+    assert rec.stats.queries_by_phase["labels"] < 0.5 * 80 * 10
+
+
+def test_real_valued_labels_are_read_one_output_a_query():
+    data = lr.synthetic(40, 6, 3, random_state=1)
+    widths = [6, 8, 5, 3]
+    target = lr.TorchLossOracle(mlp(widths), data.inputs, data.targets, torch.nn.MSELoss())
+    rec = run(Undeclared(target), widths)
+    assert lr.evaluate(rec, data.inputs, data.targets)["target_rel_error_median"] < 1e-4
+    assert rec.stats.queries_by_phase["labels"] == 40 * 3
+
+
+def test_packed_counts_decode_digit_by_digit_or_not_at_all():
+    from lossrecon.attacks.gates import _Gated
+
+    weights, bounds = np.array([1.0, 3.0, 9.0]), [2, 2, 2]
+    assert _Gated.decode_counts(2 + 1 * 3 + 2 * 9 + 0.1, weights, bounds).tolist() == [2, 1, 2]
+    assert _Gated.decode_counts(9.5, weights, bounds) is None  # half a sample: a cut through one
+    assert _Gated.decode_counts(27.0, weights, bounds) is None  # more than its parent held
+
+
 def test_a_grid_that_breaks_after_the_first_samples_costs_queries_not_samples():
     """One coordinate of every sixth digit is off the grid: too rare among the first
     samples to deny the grid, so those values fail to decode and are read unpacked."""

@@ -3,30 +3,32 @@
 import numpy as np
 import pytest
 
-from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights
+from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights, widened
 
 
 def test_packed_values_decode_to_themselves(rng):
     grid = PackGrid(1 / 16, 0, 17)
     q = rng.integers(0, 17, size=(50, 4))
-    omega, gamma = weights(grid, 4)
+    omega, gamma = weights(grid, np.arange(4))
     u = gamma + (q / 16) @ omega
-    values, ok = decode(u + rng.uniform(-0.2, 0.2, size=50), np.full(50, 0.1), grid, 4)
-    assert ok.all() and np.array_equal(values, q / 16)
+    values, bounds, ok = decode(
+        u + rng.uniform(-0.2, 0.2, size=50), np.full(50, 0.1), grid, np.arange(4)
+    )
+    assert ok.all() and np.array_equal(values, q / 16) and np.all(bounds == 0.1 / 16)
 
 
 def test_a_value_off_the_grid_or_past_its_levels_does_not_decode():
     grid = PackGrid(1 / 16, 0, 17)
-    omega, gamma = weights(grid, 2)
+    omega, gamma = weights(grid, np.arange(2))
     off = gamma + np.array([0.5 / 16 + 3 / 16, 20 / 16]) @ omega  # half a step off
     past = gamma + np.array([1.0, 40 / 16]) @ omega  # digit 40 > 17 levels
-    _, ok = decode(np.array([off, past]), np.array([0.01, 0.01]), grid, 2)
+    _, _, ok = decode(np.array([off, past]), np.array([0.01, 0.01]), grid, np.arange(2))
     assert not ok.any()
 
 
 def test_a_reading_too_blurred_to_tell_integers_does_not_decode():
     grid = PackGrid(1.0, 0, 9)
-    _, ok = decode(np.array([43.0]), np.array([0.3]), grid, 2)
+    _, _, ok = decode(np.array([43.0]), np.array([0.3]), grid, np.arange(2))
     assert not ok.any()
 
 
@@ -42,3 +44,37 @@ def test_the_grid_comes_from_the_first_samples_and_gaussian_data_have_none(rng):
     assert grid is not None and grid.step == 1 / 16 and grid.low == 0
     assert grid.high == int(digits.max() * 16) + 1
     assert pack_grid(rng.normal(size=(16, 64)), np.full((16, 64), 1e-7)) is None
+
+
+def test_standardized_features_pack_on_a_grid_of_their_own(rng):
+    """8-bit features standardized one by one: no common step, an affine grid each, on
+    which packed values decode to themselves."""
+    raw = rng.integers(0, 256, size=(16, 6)).astype(float)
+    mean, std = rng.uniform(50, 200, size=6), rng.uniform(20, 80, size=6)
+    x = (raw - mean) / std
+    bounds = np.full(x.shape, 1e-7)
+    assert pack_grid(x, bounds) is None
+    grid = pack_grid(x, bounds, per_feature=True)
+    assert grid is not None and grid.per_feature
+    np.testing.assert_allclose(grid.step, 1 / std, rtol=1e-6)
+    coordinates = np.array([1, 4])
+    omega, gamma = weights(grid, coordinates)
+    seen = rng.integers(raw.min(0), raw.max(0) + 1, size=(30, 6))  # within the levels seen
+    later = (seen - mean) / std
+    later = later[:, coordinates]
+    values, _, ok = decode(gamma + later @ omega, np.full(30, 0.01), grid, coordinates)
+    assert ok.all()
+    np.testing.assert_allclose(values, later, atol=1e-5)
+
+
+def test_gaussian_features_have_no_grid_of_their_own(rng):
+    x = rng.normal(size=(16, 6))
+    assert pack_grid(x, np.full(x.shape, 1e-7), per_feature=True) is None
+
+
+def test_a_grid_leaves_more_levels_where_the_answer_has_room():
+    grid = PackGrid(1 / 255, 0, 253)
+    wide = widened(grid, 2, 1e-6)
+    assert wide.low == 0 and grid.levels < wide.levels <= 2 * grid.levels
+    assert float(wide.levels) ** 2 * 1e-6 <= 0.125
+    assert widened(PackGrid(1.0, -3, 3), 1, 1e-3).low < -3

@@ -791,9 +791,13 @@ def _through_gates(
         stats.target_error_bounds = result.target_bounds
         stats.packed = result.packed
         grid = result.grid
-        if grid is not None:
-            stats.pack_grid = [grid.step, grid.low, grid.high]
-        stats.bits_limit = _bits_limit(len(result.inputs), n, d, stats.loss, stats.dtype, grid)
+        if grid is not None and grid.per_feature:
+            stats.pack_feature_grids = grid.describe()
+        elif grid is not None:
+            stats.pack_grid = [float(grid.step), grid.low, grid.high]
+        stats.bits_limit = _bits_limit(
+            len(result.inputs), n, d, stats.loss, stats.dtype, grid, result.label_grid
+        )
         stats.checks_failed = result.failed
         stats.reduction = _reduction(
             stats.loss, result.kappa, result.multiplicity.sum(), d, result.kappa_error
@@ -847,16 +851,26 @@ def _target(
 
 
 def _bits_limit(
-    m: int, n: int, d: int, loss: str | None, dtype: str | None, grid: PackGrid | None
+    m: int,
+    n: int,
+    d: int,
+    loss: str | None,
+    dtype: str | None,
+    grid: PackGrid | None,
+    label_grid: PackGrid | None = None,
 ) -> float | None:
     """The fewest queries that could carry M samples' inputs and labels: their bits over
     one answer's (its format's mantissa). A number off any grid counts as a whole answer's
-    bits; a cross-entropy label as log2 d."""
+    bits; a cross-entropy label as log2 d, a squared-loss label on a grid as d times its
+    grid's bits."""
     if dtype is None or not m:
         return None
     answer = mantissa_bits(dtype)
     per_input = answer if grid is None else grid.bits
-    per_label = np.log2(d) if loss == "cross_entropy" else d * answer
+    if loss == "cross_entropy":
+        per_label = float(np.log2(d))
+    else:
+        per_label = d * (answer if label_grid is None else label_grid.bits)
     return float(m * (n * per_input + per_label) / answer)
 
 

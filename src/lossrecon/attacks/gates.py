@@ -46,11 +46,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from lossrecon.activations import ReLU
-from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights
+from lossrecon.attacks.packing import (
+    PackGrid,
+    decode,
+    pack_grid,
+    per_query,
+    weights,
+    widened,
+)
 from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.precision import ACCUMULATION, LARGEST, ROUNDOFF, answer_resolution, in_format
@@ -74,7 +82,9 @@ _RETRIES = 6  # readings of a coordinate past its bound, each with an 8x larger 
 _RECUTS = 3  # cuts of a window that cut a sample, before it is charted on a new direction
 _DIRECTIONS = 4  # directions a window is charted along, at most
 _HEADROOM = 16.0  # the largest finite number of the format over the largest value asked
-_PILOT = 16  # samples read one coordinate a query, before a grid is looked for
+_PILOT = 2  # samples read one coordinate a query, before a grid is looked for
+_PILOT_MORE = 16  # samples read so in all, before the grid is given up
+_LABEL_PILOT = 16  # squared loss: samples whose outputs are read one a query, for a grid
 _NOISE_REPEATS = 24  # more answers at w = 0 when the first show noise
 _NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
@@ -84,6 +94,11 @@ def _power_of_two(x: float | np.ndarray) -> np.ndarray:
     """The power of two just below ``x``: every format holds it exactly, so a weight made
     of it reaches the client unrounded."""
     return np.exp2(np.floor(np.log2(np.asarray(x, dtype=float))))
+
+
+def _terms(gamma: float, u: np.ndarray) -> np.ndarray:
+    """The magnitudes of a packed u's terms added up: γ's and the weighted coordinates'."""
+    return abs(gamma) + np.abs(u - gamma)
 
 
 def _noise_bound(answers: np.ndarray) -> float:
@@ -114,8 +129,9 @@ def gates_fit(net: ReLUNetwork) -> str | None:
 
 
 class GateRouter:
-    """Weight vectors of the gated network: R first-layer rows with their biases, layer 2's
-    unit 0 weighing them (``mix``) with bias γ, unit 0 passed on, output column ``out``."""
+    """Weight vectors of the gated network: R first-layer rows with their biases, U
+    units of layer 2 each weighing them (``mix``) with its own bias γ, each unit passed on
+    through the deeper layers, the output columns ``out`` on them."""
 
     def __init__(self, net: ReLUNetwork) -> None:
         reason = gates_fit(net)
@@ -123,6 +139,8 @@ class GateRouter:
             raise ConfigurationError(reason)
         self.net = net
         self.rows = net.widths[1]
+        # Units that reach the output side by side: the narrowest hidden layer past the first.
+        self.units = min(net.widths[2:-1])
 
     def weights(
         self,
@@ -132,22 +150,26 @@ class GateRouter:
         gamma: np.ndarray,
         out: np.ndarray,
     ) -> np.ndarray:
-        """rows (K, R, n), biases (K, R), mix (K, R), gamma (K,), out (K, d) -> W (K, N)."""
+        """rows (K, R, n), biases (K, R), mix (K, U, R), gamma (K, U), out (K, U, d) ->
+        W (K, N)."""
         k, r, _ = rows.shape
+        u = mix.shape[1]
         if r > self.rows:
             raise ConfigurationError(f"{r} first-layer rows asked for, the network has {self.rows}")
+        if u > self.units:
+            raise ConfigurationError(f"{u} gated units asked for, the network passes {self.units}")
         layout = self.net.layout
         first, second, last = layout.layers[0], layout.layers[1], layout.layers[-1]
         W = np.zeros((k, layout.n_params))
-        units = np.arange(r)
-        W[:, layout.row_indices(0, units)] = rows
-        W[:, first.bias.start + units] = biases  # type: ignore[union-attr]
-        W[:, second.weight.start + units] = mix
-        W[:, second.bias.start] = gamma  # type: ignore[union-attr]
-        for layer in layout.layers[2:-1]:
-            W[:, layer.weight.start] = 1.0
+        rows_at, units = np.arange(r), np.arange(u)
+        W[:, layout.row_indices(0, rows_at)] = rows
+        W[:, first.bias.start + rows_at] = biases  # type: ignore[union-attr]
+        W[:, layout.row_indices(1, units)[:, :r]] = mix
+        W[:, second.bias.start + units] = gamma  # type: ignore[union-attr]
+        for index in range(2, len(layout.layers) - 1):
+            W[:, layout.row_indices(index, units)[units, units]] = 1.0
         d_out, width = last.shape
-        W[:, last.weight.start + np.arange(d_out) * width] = out
+        W[:, last.weight.start + np.arange(d_out)[None, :] * width + units[:, None]] = out
         return W
 
 
@@ -191,7 +213,8 @@ class GatedResult:
     one-hot classes (cross-entropy), multiplicities, a bound on the error of every input
     number (M', n) and label (M', d), the loss factor κ and its relative error, how many
     samples failed their check, and the share of each one's coordinates read packed on
-    the grid the first samples showed (``grid``, None when they showed none)."""
+    the grid the first samples showed (``grid``, None when they showed none; squared
+    loss: ``label_grid``, the grid their labels were read packed on)."""
 
     inputs: np.ndarray
     targets: np.ndarray
@@ -202,6 +225,7 @@ class GatedResult:
     kappa_error: float = 0.0
     packed: np.ndarray | None = None
     grid: PackGrid | None = None
+    label_grid: PackGrid | None = None
     failed: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -224,6 +248,7 @@ class _Gated:
         self.n_samples = n_samples
         self.pack = pack
         self.grid: PackGrid | None = None
+        self.label_grid: PackGrid | None = None
         self.clip = ceiling
         self.ceiling = np.inf
         self.headroom = np.inf  # how far the loss may rise above the closed loss
@@ -251,6 +276,9 @@ class _Gated:
         self.unit = np.inf
         self.noise = 0.0
         self.confirmed = False
+        self.kappa_ = 0.0
+        self.kappa_unit: float | None = None  # the unit κ was read at
+        self.kappa_tried: float | None = None  # the unit κ was last read at in the chart
         self.closed = 0.0
         self.count_scale = 1.0
         self.first_scale = 1.0
@@ -278,35 +306,46 @@ class _Gated:
         # The in-window value brought to about 1 (the outputs take the factor), so that a
         # gate of finite weight Γ still switches off everything farther than 1/Γ.
         peak = np.maximum(np.abs(out).max(1), 1e-300)
-        shrink = _power_of_two(np.minimum(reach, self.largest / peak))
+        with np.errstate(over="ignore"):
+            shrink = _power_of_two(np.minimum(reach, self.largest / peak))
         gamma, extra_mix, out = gamma / shrink, extra_mix / shrink[:, None], out * shrink[:, None]
-        # Γ = _GATE over the in-window value; where the format cannot hold it as one
-        # weight, the window's rows are made steeper by a power of two (exact) instead,
-        # as far as every sample's w·a keeps them finite.
-        wanted = _GATE * reach / shrink
-        strength = np.minimum(wanted, self.largest)
-        widest = 4.0 * max(self.ranges)
         for i, w in enumerate(windows):
-            for j, (direction, lo, hi) in enumerate(zip(w.dirs, w.lo, w.hi, strict=True)):
-                room = self.largest * self.ranges[direction] / widest
-                steep = _power_of_two(max(1.0, min(wanted[i] / strength[i], room)))
-                scale = steep / self.ranges[direction]
-                rows[i, 2 * j] = self.dirs[direction] * scale
-                rows[i, 2 * j + 1] = -self.dirs[direction] * scale
-                biases[i, 2 * j], biases[i, 2 * j + 1] = -hi * scale, lo * scale
-                gate[i, 2 * j : 2 * j + 2] = -strength[i]
+            used = 2 * len(w.dirs)
+            rows[i, :used], biases[i, :used], gate[i, :used] = self.gate_rows(
+                w, _GATE * reach[i] / shrink[i]
+            )
         W = self.router.weights(
             np.concatenate([rows, extra], axis=1),
             np.concatenate([biases, np.zeros(extra.shape[:2])], axis=1),
-            np.concatenate([gate, extra_mix], axis=1),
-            gamma,
-            out,
+            np.concatenate([gate, extra_mix], axis=1)[:, None],
+            gamma[:, None],
+            out[:, None],
         )
         answers = self.ask(W, phase)
         # An answer past the format's range or at the client's clipping ceiling says
         # nothing of the share: NaN, for the caller to ask again at a smaller scale.
         saturated = ~np.isfinite(answers) | (answers >= self.ceiling)
         return np.where(saturated, np.nan, answers - self.closed)
+
+    def gate_rows(self, w: _Window, wanted: float) -> tuple[np.ndarray, ...]:
+        """The first-layer rows (2 D, n) and biases (2 D,) of window ``w`` (D directions),
+        g_hi and g_lo on each, and their weights (2 D,) into its layer-2 unit: −Γ, Γ =
+        ``wanted`` where the format holds it as one weight, else the rows are made steeper
+        by a power of two (exact) instead, as far as every sample's w·a keeps them finite."""
+        strength = min(wanted, self.largest)
+        widest = 4.0 * max(self.ranges)
+        depth = len(w.dirs)
+        rows, biases = np.zeros((2 * depth, self.n)), np.zeros(2 * depth)
+        for j, (direction, lo, hi) in enumerate(zip(w.dirs, w.lo, w.hi, strict=True)):
+            room = self.largest * self.ranges[direction] / widest
+            steep = _power_of_two(max(1.0, min(wanted / strength, room)))
+            scale = steep / self.ranges[direction]
+            rows[2 * j], rows[2 * j + 1] = (
+                self.dirs[direction] * scale,
+                -self.dirs[direction] * scale,
+            )
+            biases[2 * j], biases[2 * j + 1] = -hi * scale, lo * scale
+        return rows, biases, np.full(2 * depth, -strength)
 
     def within_range(
         self, ask_rows: Callable[[np.ndarray, np.ndarray], np.ndarray], scales: np.ndarray
@@ -347,7 +386,11 @@ class _Gated:
         """One sample's share of a count pair at ``scale``, over κ, whatever its label:
         squared, 2 o²; cross-entropy, with x = o, LSE(x, 0, …) + LSE(−x, 0, …) − 2 log d
         (the label's term cancels between the two)."""
-        x = self.count_output * np.asarray(scale, dtype=float)
+        return self.pair_share_at(self.count_output * np.asarray(scale, dtype=float))
+
+    def pair_share_at(self, x: float | np.ndarray) -> np.ndarray:
+        """One sample's share of a count pair with outputs x e_0 and −x e_0, over κ."""
+        x = np.asarray(x, dtype=float)
         if self.loss == "squared":
             return 2.0 * x**2
         rest = np.log(self.d - 1)
@@ -377,6 +420,165 @@ class _Gated:
         # The pair's two answers, each off by up to answer_error times itself.
         error = self.answer_error * (2.0 * abs(self.closed) + np.abs(raw))
         return np.stack([raw * ratio, error * ratio])
+
+    # -- counts packed several windows a pair ----------------------------------------
+    @property
+    def count_capacity(self) -> int:
+        """The largest product of (count bound + 1) one packed count pair decodes: its
+        sum must stay within a tenth of one sample's smallest share, its error being the
+        answers' (with the outputs' rounding and κ's, a few roundoffs) times itself."""
+        if not self.pack or self.router.units < 2 or 4.0 * self.noise >= self.answer_error:
+            return 1
+        return int(0.05 / (self.answer_error + 8.0 * self.roundoff))
+
+    @property
+    def kappa_read(self) -> bool:
+        """Whether κ was read for the unit the chart now holds."""
+        return self.near_unit(self.kappa_unit)
+
+    def near_unit(self, unit: float | None) -> bool:
+        """Whether ``unit`` is the chart's unit (which shrinks when windows thought single
+        held two samples, and moves by rounding otherwise)."""
+        return unit is not None and abs(unit - self.unit) <= 0.1 * self.unit
+
+    def packable(self) -> bool:
+        """Whether counts may be packed now: one sample's share confirmed, and κ read to
+        the format's roundoff from single-sample windows."""
+        return self.confirmed and self.count_capacity >= 4 and self.kappa_read
+
+    def count_windows(self, windows: list[_Window], bounds: list[int]) -> None:
+        """Set every window's share and error: packed where its count bound (its
+        parent's count) allows, by one count pair per pack (:meth:`packed_shares`), the
+        rest, and every pack that did not decode, one window a pair (:meth:`shares`)."""
+        single: list[_Window] = []
+        packs: list[list[int]] = []
+        if self.packable():
+            order = sorted(range(len(windows)), key=lambda i: bounds[i])
+            pack: list[int] = []
+            product, rows = 1, 0
+            for i in order:
+                depth = 2 * len(windows[i].dirs)
+                grown = product * (bounds[i] + 1)
+                if pack and (
+                    grown > self.count_capacity
+                    or rows + depth > self.router.rows
+                    or len(pack) >= self.router.units
+                ):
+                    packs.append(pack)
+                    pack, grown, rows = [], bounds[i] + 1, 0
+                if grown > self.count_capacity:
+                    single.append(windows[i])
+                    continue
+                pack.append(i)
+                product, rows = grown, rows + depth
+            if pack:
+                packs.append(pack)
+        else:
+            single = list(windows)
+        lone = [p for p in packs if len(p) == 1]
+        single += [windows[p[0]] for p in lone]
+        packs = [p for p in packs if len(p) > 1]
+        for pack, counts in zip(packs, self.packed_shares(windows, bounds, packs), strict=True):
+            if counts is None:
+                single += [windows[i] for i in pack]
+                continue
+            for i, c in zip(pack, counts, strict=True):
+                windows[i].share, windows[i].error = float(c) * self.unit, 0.0
+        if single:
+            for window, (share, error) in zip(single, self.shares(single).T, strict=True):
+                window.share, window.error = float(share), float(error)
+
+    def packed_shares(
+        self, windows: list[_Window], bounds: list[int], packs: list[list[int]]
+    ) -> list[np.ndarray | None]:
+        """The counts of each pack's windows (None where the pack did not decode), all
+        packs in one batch of count pairs. Window j of a pack gates unit j of layer 2,
+        whose output x_j makes one sample's share S_j = κ P(x_j) the mixed-radix weight
+        Π_{i<j} (C_i + 1) S_0 (C_i the bounds); Δ = Σ c_j S_j is decoded digit by digit
+        from the top, each digit within its bound and the last within a quarter of an
+        integer, or not at all."""
+        if not packs:
+            return []
+        kappa = self.kappa_
+        # S_0 keeps the pair's error (answer_error times 2 closed + the sum) under a
+        # tenth of itself, the sum under its capacity.
+        least = 40.0 * self.answer_error * abs(self.closed) / kappa
+        x0 = float(self.invert_pair_share(np.array([max(least, 1e-300)]))[0])
+        outs, weights = [], []
+        for pack in packs:
+            radix = np.cumprod([1] + [bounds[i] + 1 for i in pack[:-1]]).astype(float)
+            x = in_format(self.invert_pair_share(radix * self.pair_share_at(x0)), self.dtype)
+            outs.append(x)
+            weights.append(kappa * self.pair_share_at(x))
+        # A pack whose outputs or sum would leave the format's range or pass the
+        # client's ceiling is read one window a pair.
+        fits = [
+            float(x.max()) <= self.out_limit
+            and float(w @ [bounds[i] for i in pack]) <= self.headroom / 2.0
+            for x, w, pack in zip(outs, weights, packs, strict=True)
+        ]
+        asked = [q for q in range(len(packs)) if fits[q]]
+        decoded: list[np.ndarray | None] = [None] * len(packs)
+        if not asked:
+            return decoded
+        packs, outs = [packs[q] for q in asked], [outs[q] for q in asked]
+        k = len(packs)
+        units = max(len(p) for p in packs)
+        depth = 2 * max(sum(len(windows[i].dirs) for i in p) for p in packs)
+        rows = np.zeros((2 * k, depth, self.n))
+        biases = np.zeros((2 * k, depth))
+        mix = np.zeros((2 * k, units, depth))
+        gamma = np.zeros((2 * k, units))
+        out = np.zeros((2 * k, units, self.d))
+        for q, pack in enumerate(packs):
+            at = 0
+            for j, i in enumerate(pack):
+                r, b, g = self.gate_rows(windows[i], _GATE)
+                used = slice(at, at + len(r))
+                for half in (q, q + k):
+                    rows[half, used], biases[half, used], mix[half, j, used] = r, b, g
+                    gamma[half, j] = 1.0
+                out[q, j, 0], out[q + k, j, 0] = outs[q][j], -outs[q][j]
+                at += len(r)
+        answers = self.ask(self.router.weights(rows, biases, mix, gamma, out), "chart")
+        saturated = ~np.isfinite(answers) | (answers >= self.ceiling)
+        total = answers[:k] + answers[k:] - 2.0 * self.closed
+        for q, (at, pack) in enumerate(zip(asked, packs, strict=True)):
+            if not (saturated[q] or saturated[q + k]):
+                decoded[at] = self.decode_counts(total[q], weights[at], [bounds[i] for i in pack])
+        return decoded
+
+    @staticmethod
+    def decode_counts(total: float, weights: np.ndarray, bounds: list[int]) -> np.ndarray | None:
+        """Counts c (P,) with Σ c_j weights_j = total, each at most its bound, read from
+        the top digit down; None unless the last digit lands within a quarter of an
+        integer and every digit within its bound."""
+        counts = np.zeros(len(weights), dtype=int)
+        rest = float(total)
+        for j in range(len(weights) - 1, 0, -1):
+            c = int(np.floor((rest + 0.5 * weights[0]) / weights[j]))
+            if not 0 <= c <= bounds[j]:
+                return None
+            counts[j], rest = c, rest - c * weights[j]
+        last = rest / weights[0]
+        if abs(last - round(last)) > _COUNT_TOL or not 0 <= round(last) <= bounds[0]:
+            return None
+        counts[0] = round(last)
+        return counts
+
+    def invert_pair_share(self, target: np.ndarray) -> np.ndarray:
+        """The outputs x >= 0 (K,) whose pair share over κ is ``target`` (K,)."""
+        target = np.asarray(target, dtype=float)
+        if self.loss == "squared":
+            return np.sqrt(target / 2.0)
+        lo, hi = np.zeros_like(target), np.full_like(target, 1.0)
+        while np.any(self.pair_share_at(hi) < target):
+            hi = np.where(self.pair_share_at(hi) < target, 2.0 * hi, hi)
+        for _ in range(80):
+            middle = 0.5 * (lo + hi)
+            below = self.pair_share_at(middle) < target
+            lo, hi = np.where(below, middle, lo), np.where(below, hi, middle)
+        return hi
 
     # -- the chart -------------------------------------------------------------------
     def new_direction(self, within: _Window | None) -> int:
@@ -453,11 +655,27 @@ class _Gated:
                 )
                 break
             rest = [w for w in leaves if not any(w is t for t in todo)]
+            self.read_kappa_early(leaves)
             spent += len(todo)
             leaves = rest + self.split(todo)
         else:
             self.warnings.append(f"windows were still unsplit after {_LEVELS} levels")
         return self.settle(leaves)
+
+    def read_kappa_early(self, leaves: list[_Window]) -> None:
+        """κ read as soon as enough single-sample windows are known, where counts can be
+        packed: their decoding weighs each window by κ times its output's share."""
+        if not self.confirmed or self.count_capacity < 4 or self.kappa_read:
+            return
+        singles = sum(round(w.share / self.unit) == 1 for w in leaves)
+        if singles < _KAPPA_WINDOWS or self.near_unit(self.kappa_tried):
+            return
+        self.kappa_tried = self.unit
+        kappa = self.kappa(leaves)
+        # Read at a larger scale, one sample's share must be the chart's unit; where it
+        # is not, the counts are not packed (the windows are then not what they seem).
+        if abs(kappa * float(self.pair_share(1.0)) - self.unit) <= _DERIVED * self.unit:
+            self.kappa_, self.kappa_unit = kappa, self.unit
 
     def unit_guess(self, w: _Window) -> float:
         """One sample's share as far as known (the window's own while none is known)."""
@@ -532,8 +750,10 @@ class _Gated:
             if p.error > _DERIVED * self.unit_guess(p) or self.tie_risk(p)
         ]
         asked = lefts + coarse
-        for window, (share, error) in zip(asked, self.shares(asked).T, strict=True):
-            window.share, window.error = float(share), float(error)
+        parents = {id(r): p for p, r in zip(wide, rights, strict=True)}
+        parents.update({id(left): p for p, left in zip(wide, lefts, strict=True)})
+        bounds = [round(parents[id(w)].share / self.unit) if self.packable() else 0 for w in asked]
+        self.count_windows(asked, bounds)
         for parent, left, right in zip(wide, lefts, rights, strict=True):
             added_up = True
             if not any(right is r for r in coarse):
@@ -745,24 +965,19 @@ class _Gated:
         self.label_bounds = np.zeros((k, self.d))  # cross-entropy classes: exact or dropped
         if self.loss == "squared":
             self.labels = np.zeros((k, self.d))
+            everyone = np.arange(k)
+            pilot = everyone[:_LABEL_PILOT] if self.pack else everyone
             for m in range(self.d):
-
-                def output(rows: np.ndarray, scales: np.ndarray, m: int = m) -> np.ndarray:
-                    out = np.zeros((len(rows), self.d))
-                    out[:, m] = scales
-                    chosen = [windows[i] for i in rows]
-                    return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, "labels")
-
-                first = np.sqrt(max(self.closed, 1e-300) / (count * self.kappa_))
-                room = np.sqrt(self.headroom / (2.0 * count * self.kappa_))
-                first = _power_of_two(np.minimum(np.minimum(first, room), self.out_limit))
-                delta, s = self.within_range(output, first)
-                self.labels[:, m] = (s - delta / (count * self.kappa_ * s)) / 2.0
-                error = self.answer_error * (abs(self.closed) + np.abs(delta))
-                # s is a power of two (exact in the client's format); the rest is the
-                # answer's error and the decoding's.
-                decoding = 4.0 * ROUNDOFF["float64"] * (s + np.abs(self.labels[:, m]))
-                self.label_bounds[:, m] = (error / (count * self.kappa_ * s) + decoding) / 2.0
+                self.read_output(m, pilot)
+            self.label_grid = None
+            if len(pilot) < k:
+                self.label_grid = pack_grid(self.labels[pilot], self.label_bounds[pilot])
+            rest = everyone[len(pilot) :]
+            if self.label_grid is None:
+                for m in range(self.d):
+                    self.read_output(m, rest)
+            elif len(rest):
+                self.read_outputs_packed(rest, self.label_grid)
             return
         # Logits spaced by _SPACING times a spread that keeps the answers' noise a small
         # share of one spacing.
@@ -796,6 +1011,94 @@ class _Gated:
         self.classes = np.clip(self.classes, 0, self.d - 1)
         self.other = (self.classes + 1) % self.d
         self.labels = np.eye(self.d)[self.classes]
+
+    def read_output(self, m: int, rows: np.ndarray) -> None:
+        """Squared loss: output m of the samples ``rows`` into the labels, o = s e_m:
+        Δ = c κ (s² − 2 s b_m)."""
+        if not len(rows):
+            return
+        windows = [self.windows[i] for i in rows]
+        count = self.count[rows]
+        extra, mix = self.plain(len(rows))
+        gamma = np.ones(len(rows))
+
+        def output(picked: np.ndarray, scales: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(picked), self.d))
+            out[:, m] = scales
+            chosen = [windows[i] for i in picked]
+            return self.query(chosen, extra[picked], mix[picked], gamma[picked], out, "labels")
+
+        first = np.sqrt(max(self.closed, 1e-300) / (count * self.kappa_))
+        room = np.sqrt(self.headroom / (2.0 * count * self.kappa_))
+        first = _power_of_two(np.minimum(np.minimum(first, room), self.out_limit))
+        delta, s = self.within_range(output, first)
+        self.labels[rows, m] = (s - delta / (count * self.kappa_ * s)) / 2.0
+        error = self.answer_error * (abs(self.closed) + np.abs(delta))
+        # s is a power of two (exact in the client's format); the rest is the
+        # answer's error and the decoding's.
+        decoding = 4.0 * ROUNDOFF["float64"] * (s + np.abs(self.labels[rows, m]))
+        self.label_bounds[rows, m] = (error / (count * self.kappa_ * s) + decoding) / 2.0
+
+    def read_outputs_packed(self, rows: np.ndarray, grid: PackGrid) -> None:
+        """Squared loss, labels on ``grid`` (one-hot rows: 0 and 1): P outputs of the
+        samples ``rows`` in one query, o_m = s ω_j on them (:func:`packing.weights`),
+        Δ = c κ (Σ o_m² − 2 Σ o_m b_m) giving u = γ + Σ ω_j b_{m_j} to decode; the
+        outputs whose answer does not decode are read one a query."""
+        count = self.count[rows]
+        least = float(count.min())
+        extra, mix = self.plain(len(rows))
+        ones = np.ones(len(rows))
+        spare = 4.0 * self.roundoff  # the client's rounding of the outputs, relative
+
+        def blur(p: int) -> tuple[float, float]:
+            """The error bound of u at its largest for P = p outputs, and the scale s."""
+            omega, _ = weights(grid, np.arange(p))
+            square = float(omega @ omega)
+            scale = np.sqrt(max(abs(self.closed), 1e-300) / (least * self.kappa_ * square))
+            room = np.sqrt(self.headroom / (2.0 * least * self.kappa_ * square))
+            scale = float(_power_of_two(min(scale, room, self.out_limit / omega.max())))
+            top = float(omega.sum()) * abs(grid.high * float(grid.step))
+            share = least * self.kappa_ * (scale**2 * square + 2.0 * scale * top)
+            error = self.answer_error * (abs(self.closed) + share)
+            return error / (2.0 * least * self.kappa_ * scale) + spare * top, scale
+
+        count_per = 1
+        for p in range(self.d, 1, -1):
+            if blur(p)[0] < 0.05:
+                count_per = p
+                break
+        if count_per == 1:
+            for m in range(self.d):
+                self.read_output(m, rows)
+            return
+        windows = [self.windows[i] for i in rows]
+        for start in range(0, self.d, count_per):
+            outputs = np.arange(start, min(start + count_per, self.d))
+            omega, gamma = weights(grid, outputs)
+            first = blur(len(outputs))[1]
+
+            def packed(
+                picked: np.ndarray,
+                scales: np.ndarray,
+                omega: np.ndarray = omega,
+                outputs: np.ndarray = outputs,
+            ) -> np.ndarray:
+                out = np.zeros((len(picked), self.d))
+                out[:, outputs] = in_format(scales[:, None] * omega, self.dtype)
+                chosen = [windows[i] for i in picked]
+                return self.query(chosen, extra[picked], mix[picked], ones[picked], out, "labels")
+
+            delta, s = self.within_range(packed, np.full(len(rows), first))
+            held = in_format(s[:, None] * omega, self.dtype)
+            per = delta / (count * self.kappa_)
+            u = gamma + ((held**2).sum(1) - per) / (2.0 * s)
+            error = self.answer_error * (abs(self.closed) + np.abs(delta))
+            du = error / (2.0 * count * self.kappa_ * s) + spare * np.abs(u - gamma)
+            values, bounds, ok = decode(u, du, grid, outputs)
+            self.labels[np.ix_(rows[ok], outputs)] = values[ok]
+            self.label_bounds[np.ix_(rows[ok], outputs)] = bounds[ok]
+            for m in outputs.tolist() if not ok.all() else ():
+                self.read_output(m, rows[~ok])
 
     def read_norms(self, samples: np.ndarray) -> np.ndarray:
         """A rough ||a|| for the samples (indices into the windows): the mean of relu(r·a)
@@ -870,10 +1173,16 @@ class _Gated:
         pilot = everyone[:_PILOT] if self.pack else everyone
         measured(pilot)
         one_by_one(pilot)
+        self.grid = pack_grid(inputs[pilot], errors[pilot]) if self.pack else None
+        if self.pack and self.grid is None and k > len(pilot):  # more before giving up
+            more = everyone[len(pilot) : _PILOT_MORE]
+            measured(more)
+            one_by_one(more)
+            pilot = everyone[: len(pilot) + len(more)]
+            self.grid = pack_grid(inputs[pilot], errors[pilot], per_feature=True)
         rest = everyone[len(pilot) :]
         if not len(rest):
             return inputs, errors
-        self.grid = pack_grid(inputs[pilot], errors[pilot])
         # Every sample's norm query, packed or not: garbage can decode to integers (a
         # window that held two samples), and the norm query is what it fails.
         measured(rest)
@@ -897,29 +1206,34 @@ class _Gated:
         its own, with the bounds the first samples set."""
         depth = max(len(w.dirs) for w in self.windows)
         room = (self.router.rows - 2 * depth) // 2
-        count = per_query(grid.levels, self.answer_error + 2.0 * self.roundoff, room)
+        relative_error = self.answer_error + 2.0 * self.roundoff
+        count = per_query(grid.levels, relative_error, room)
+        seen, grid = grid, widened(grid, count, relative_error)
         for start in range(0, self.n, count):
             coordinates = np.arange(start, min(start + count, self.n))
             p = len(coordinates)
-            omega, gamma = weights(grid, p)
+            omega, gamma = weights(grid, coordinates)
             e = np.zeros((2 * p, self.n))
             e[2 * np.arange(p), coordinates] = 1.0
             e[2 * np.arange(p) + 1, coordinates] = -1.0
             mix = np.tile(np.repeat(omega, 2) * np.tile([1.0, -1.0], p), (len(rows), 1))
+            # The output scale is set for the u the levels seen give; the widened ones
+            # above them may reach the top.
             top = float(grid.levels) ** p
             u, du = self.read_values(
                 rows,
                 np.tile(e, (len(rows), 1, 1)),
                 mix,
                 np.full(len(rows), gamma),
-                top / 2.0,
+                float(seen.high - grid.low + 1) * float(grid.levels) ** (p - 1) / 2.0,
                 "packed",
                 u_max=top,
+                terms=partial(_terms, gamma),
             )
-            values, ok = decode(u, du, grid, p)
+            values, bounds, ok = decode(u, du, grid, coordinates)
             good, bad = rows[ok], rows[~ok]
             inputs[np.ix_(good, coordinates)] = values[ok]
-            errors[np.ix_(good, coordinates)] = (du[ok] * grid.step)[:, None]
+            errors[np.ix_(good, coordinates)] = bounds[ok]
             self.packed[good] += p / self.n
             for coordinate in coordinates.tolist() if len(bad) else ():
                 self.read_coordinate(
@@ -1073,7 +1387,8 @@ class _Gated:
         if not windows:
             empty.warnings = self.warnings
             return empty
-        self.kappa_ = self.kappa(windows)
+        if not self.kappa_read:
+            self.kappa_ = self.kappa(windows)
         self.windows = windows
         self.count = np.array([round(w.share / self.unit) for w in windows], dtype=float)
         count = self.count
@@ -1120,6 +1435,7 @@ class _Gated:
             kappa_error=self.answer_error,
             packed=self.packed[ok],
             grid=self.grid,
+            label_grid=self.label_grid,
             failed=failed,
             warnings=self.warnings,
         )
