@@ -38,9 +38,10 @@ def test_the_digits_app_in_the_simulation_engine():
         "cross_entropy",
         "float32",
     )
-    # Four samples leave the gated reading's batches a few queries wide: 8 a round still
-    # cut the rounds by 3 at least.
-    assert found["rounds"] < found["queries_per_client"] / 3
+    # Four samples leave the gated reading's batches a few queries wide (the 2 samples
+    # read one coordinate a batch before the grid is known, 2 queries wide): 8 a round
+    # still cut the rounds by 2.5 at least.
+    assert found["rounds"] < found["queries_per_client"] / 2.5
 
 
 @pytest.mark.skipif(

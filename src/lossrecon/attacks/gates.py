@@ -96,9 +96,9 @@ def _power_of_two(x: float | np.ndarray) -> np.ndarray:
     return np.exp2(np.floor(np.log2(np.asarray(x, dtype=float))))
 
 
-def _terms(gamma: float, u: np.ndarray) -> np.ndarray:
+def _terms(gamma: np.ndarray, u: np.ndarray) -> np.ndarray:
     """The magnitudes of a packed u's terms added up: γ's and the weighted coordinates'."""
-    return abs(gamma) + np.abs(u - gamma)
+    return np.abs(gamma) + np.abs(u - gamma)
 
 
 def _noise_bound(answers: np.ndarray) -> float:
@@ -1209,32 +1209,40 @@ class _Gated:
         relative_error = self.answer_error + 2.0 * self.roundoff
         count = per_query(grid.levels, relative_error, room)
         seen, grid = grid, widened(grid, count, relative_error)
-        for start in range(0, self.n, count):
-            coordinates = np.arange(start, min(start + count, self.n))
-            p = len(coordinates)
-            omega, gamma = weights(grid, coordinates)
-            e = np.zeros((2 * p, self.n))
-            e[2 * np.arange(p), coordinates] = 1.0
-            e[2 * np.arange(p) + 1, coordinates] = -1.0
-            mix = np.tile(np.repeat(omega, 2) * np.tile([1.0, -1.0], p), (len(rows), 1))
+        groups = [np.arange(start, min(start + count, self.n)) for start in range(0, self.n, count)]
+        k = len(rows)
+        # Every group of every sample in one batch (a Flower server asks it in as few
+        # rounds as its queries a round allow): group-major, padded to P coordinates.
+        extra = np.zeros((len(groups) * k, 2 * count, self.n))
+        mix = np.zeros((len(groups) * k, 2 * count))
+        gamma, u_scale, u_max = (np.zeros(len(groups) * k) for _ in range(3))
+        for g, coordinates in enumerate(groups):
+            p, at = len(coordinates), slice(g * k, (g + 1) * k)
+            omega, gamma[at] = weights(grid, coordinates)
+            extra[at, 2 * np.arange(p), coordinates] = 1.0
+            extra[at, 2 * np.arange(p) + 1, coordinates] = -1.0
+            mix[at, : 2 * p] = np.repeat(omega, 2) * np.tile([1.0, -1.0], p)
             # The output scale is set for the u the levels seen give; the widened ones
             # above them may reach the top.
-            top = float(grid.levels) ** p
-            u, du = self.read_values(
-                rows,
-                np.tile(e, (len(rows), 1, 1)),
-                mix,
-                np.full(len(rows), gamma),
-                float(seen.high - grid.low + 1) * float(grid.levels) ** (p - 1) / 2.0,
-                "packed",
-                u_max=top,
-                terms=partial(_terms, gamma),
-            )
-            values, bounds, ok = decode(u, du, grid, coordinates)
+            u_scale[at] = float(seen.high - grid.low + 1) * float(grid.levels) ** (p - 1) / 2.0
+            u_max[at] = float(grid.levels) ** p
+        u, du = self.read_values(
+            np.tile(rows, len(groups)),
+            extra,
+            mix,
+            gamma,
+            u_scale,
+            "packed",
+            u_max=u_max,
+            terms=partial(_terms, gamma),
+        )
+        for g, coordinates in enumerate(groups):
+            at = slice(g * k, (g + 1) * k)
+            values, bounds, ok = decode(u[at], du[at], grid, coordinates)
             good, bad = rows[ok], rows[~ok]
             inputs[np.ix_(good, coordinates)] = values[ok]
             errors[np.ix_(good, coordinates)] = bounds[ok]
-            self.packed[good] += p / self.n
+            self.packed[good] += len(coordinates) / self.n
             for coordinate in coordinates.tolist() if len(bad) else ():
                 self.read_coordinate(
                     coordinate, *self.radii(coordinate), inputs, errors, "unpacked", bad
