@@ -780,7 +780,10 @@ class _Gated:
         """Whether the windows' shares are whole numbers of a smaller unit, the smallest
         of them less than the unit thought: one sample's share is then smaller than that
         (with M unknown, windows of two samples can look like one's), not a sample cut."""
-        least = min(windows, key=lambda w: w.share)
+        holding = [w for w in windows if w.share > w.error]  # an empty window tells nothing
+        if not holding:
+            return False
+        least = min(holding, key=lambda w: w.share)
         if not (least.error <= 0.1 * least.share and least.share < (1 - _COUNT_TOL) * self.unit):
             return False
         return all(
