@@ -271,3 +271,18 @@ def test_answers_that_disagree_with_themselves_are_named_not_read(shuffle):
     else:
         rec = run(oracle, [64, 32, 16, 10], snap=True)
         assert lr.evaluate(rec, x, np.eye(10)[y])["recall"] == 1.0
+
+
+def test_an_empty_packed_window_is_no_evidence_of_a_smaller_unit():
+    """A packed count of 0 is a share of exactly 0 with no error: the unit check must
+    not divide by it (it did, in lossrecon bench)."""
+    from types import SimpleNamespace
+
+    from lossrecon.attacks.gates import _Gated, _Window
+
+    chart = SimpleNamespace(unit=1.0)
+    parent = _Window([0], [-1.0], [1.0], share=2.0)
+    empty, full = _Window([0], [-1.0], [0.0], share=0.0), _Window([0], [0.0], [1.0], share=2.0)
+    assert _Gated.smaller_unit(chart, parent, empty, full) is False
+    half = _Window([0], [-1.0], [0.0], share=1.0, error=0.01)
+    assert _Gated.smaller_unit(SimpleNamespace(unit=2.0), parent, half, half) is True
