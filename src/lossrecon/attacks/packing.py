@@ -74,9 +74,7 @@ class PackGrid:
         return offset + index * step
 
     def describe(self) -> dict[str, object]:
-        """The grid as JSON: its step, or its steps and offsets per feature, and levels."""
-        if not self.per_feature:
-            return {"step": float(self.step), "low": self.low, "high": self.high}
+        """A per-feature grid as JSON: its steps, offsets and levels."""
         return {
             "steps": np.asarray(self.step).tolist(),
             "offsets": np.asarray(self.offset).tolist(),
