@@ -22,12 +22,16 @@ farther than u / Γ outside gives z = 0 exactly and adds its constant share.
   elsewhere. A window the client cannot cut further that still holds c >= 2 is charted
   along new directions inside it, and holds c duplicates if those do not split it
   either. U is the smallest share confirmed, so neither M nor the reduction need be
-  known; κ follows from U.
+  known; κ follows from U. Once U and κ are known, one count pair counts several
+  windows, each on a layer-2 unit of its own, their counts packed in its answer as
+  mixed-radix digits (bounded by their parents' counts); a pack that does not decode
+  is counted again one window a pair.
 - **Reading a value u >= 0** of an isolated sample in one query. Squared loss,
   o = −sign(b_0) s e_0: Δ = c κ ((su)² + 2 su |b_0|). Cross-entropy, o = s e_j with j not
   the sample's class: Δ = c κ (log(e^{su} + d − 1) − log d). Labels: one query per output
-  (squared), or one query whose logits are spaced so that the loss says which one is the
-  label's (cross entropy). Then a norm estimate (random rows), and each coordinate as
+  (squared; several outputs a query once the first samples' labels show a grid, as
+  one-hot rows do), or one query whose logits are spaced so that the loss says which one
+  is the label's (cross entropy). Then a norm estimate (random rows), and each coordinate as
   u = 1 + a_k / R with R a bound on −a_k: a coordinate past the bound gives u < 0, y = 0,
   no share at all, and is read again with a larger bound. Quantized inputs are read
   several coordinates a query once the first samples show their grid
