@@ -976,7 +976,6 @@ class _Gated:
             pilot = everyone[:_LABEL_PILOT] if self.pack else everyone
             for m in range(self.d):
                 self.read_output(m, pilot)
-            self.label_grid = None
             if len(pilot) < k:
                 self.label_grid = pack_grid(self.labels[pilot], self.label_bounds[pilot])
             rest = everyone[len(pilot) :]
