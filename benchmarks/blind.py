@@ -2,9 +2,9 @@
 
 For each network, M and seed: recall@1e-6 of the inputs up to scale, whether the widths
 and depth came out exactly, queries (total and per phase), floor_ratio, overhead_ratio
-(attack wall time over the oracle's own time in that run), and the chosen-weights attack
-on the same oracle for comparison. Gaussian inputs and labels (``lr.synthetic``). Writes
-benchmarks/results/blind.json and a Markdown table beside it.
+(attack wall time over the oracle's own time in that run), and the chosen-weights
+attack's hat on the same oracle for comparison. Gaussian inputs and labels
+(``lr.synthetic``). Writes benchmarks/results/blind.json and a Markdown table beside it.
 
     python benchmarks/blind.py            # 3 networks x M in {5, 20, 50} x 3 seeds
     python benchmarks/blind.py --quick    # the smallest network, one seed
@@ -32,7 +32,7 @@ def run_case(widths: list[int], m: int, seed: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         target = lr.NumpyLossOracle(net, data.inputs, data.targets)
-        chosen = lr.attacks.chosen_weights(target, widths)
+        chosen = lr.attacks.chosen_weights(target, widths, method="hat")
     chosen_report = lr.evaluate(chosen, data.inputs, data.targets)
     phases = {f"queries_{k}": v for k, v in rec.stats.queries_by_phase.items()}
     result = {

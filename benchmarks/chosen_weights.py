@@ -1,4 +1,7 @@
-"""The targets for the chosen-weights attack (float64, bias-free), measured in one run.
+"""The targets for the chosen-weights attack's hat (float64, bias-free), measured in one run.
+
+The hat is what reads a network the gates cannot drive; here it runs on purpose on
+networks they could (``method="hat"``; benchmarks/gates.py measures the gates).
 
 For each case: recall@1e-6, median relative errors of inputs and labels, floor_ratio
 (queries / (M (n + 1))), and overhead_ratio: the attack's wall time over the time the
@@ -24,7 +27,7 @@ def run_case(name: str, data: lr.Dataset, widths: list[int], seed: int = 0) -> d
     net = lr.ReLUNetwork(widths)
     oracle = TimedOracle(lr.NumpyLossOracle(net, data.inputs, data.targets))
     rec, seconds, caught = timed(
-        lambda: lr.attacks.chosen_weights(oracle, widths, random_state=seed)
+        lambda: lr.attacks.chosen_weights(oracle, widths, method="hat", random_state=seed)
     )
     report = lr.evaluate(rec, data.inputs, data.targets)
     result = {

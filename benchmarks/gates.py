@@ -12,6 +12,7 @@ input numbers within their stated error bound.
 
     python benchmarks/gates.py            # all 1797 digits, 500 Gaussian samples (~30 min)
     python benchmarks/gates.py --quick    # 300 digits, 100 Gaussian samples (2 minutes)
+    python benchmarks/gates.py --bias-free [--quick]   # the paper's networks, no biases
 
 Behind defenses, and in float16 and bfloat16 (slow on the CPU), the target is 300 digits
 in both runs.
@@ -43,11 +44,11 @@ class Undeclared:
         return self.oracle(W)
 
 
-def mlp(widths: list[int], seed: int = 0) -> torch.nn.Module:
+def mlp(widths: list[int], seed: int = 0, bias: bool = True) -> torch.nn.Module:
     torch.manual_seed(seed)
     layers: list[torch.nn.Module] = []
     for k, (a, b) in enumerate(itertools.pairwise(widths)):
-        layers.append(torch.nn.Linear(a, b))
+        layers.append(torch.nn.Linear(a, b, bias=bias))
         if k < len(widths) - 2:
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers)
@@ -61,12 +62,18 @@ def gaussian(m: int, n: int, d: int) -> lr.Dataset:
 
 
 def case(
-    name: str, data: lr.Dataset, loss: str, dtype: str, defense: tuple[str, float] | None = None
+    name: str,
+    data: lr.Dataset,
+    loss: str,
+    dtype: str,
+    defense: tuple[str, float] | None = None,
+    bias: bool = True,
 ) -> dict:
     widths = [data.n_features, 32, 16, data.targets.shape[1]]
     targets = data.targets.argmax(1) if loss == "cross_entropy" else data.targets
     loss_fn = torch.nn.CrossEntropyLoss() if loss == "cross_entropy" else torch.nn.MSELoss()
-    oracle: object = lr.TorchLossOracle(mlp(widths), data.inputs, targets, loss_fn, dtype=dtype)
+    model = mlp(widths, bias=bias)
+    oracle: object = lr.TorchLossOracle(model, data.inputs, targets, loss_fn, dtype=dtype)
     if defense is not None:
         kind, strength = defense
         if kind == "noise":
@@ -77,8 +84,11 @@ def case(
             at_zero = float(oracle(np.zeros((1, oracle.n_params)))[0])  # type: ignore[operator,attr-defined]
             oracle = ClippedLoss(oracle, strength * at_zero)
     counted = lr.CountingOracle(Undeclared(oracle), overflow=True)  # inf: the attack asks again
+    # Without biases the answers cannot tell the reduction (it scales every input): the
+    # attacker is given nn.MSELoss's, as one who knows the training code would be.
+    given = {} if bias else {"reduction": "mean"}
     rec, seconds, caught = timed(
-        lambda: lr.attacks.chosen_weights(counted, widths, bias=True, pack=False)
+        lambda: lr.attacks.chosen_weights(counted, widths, bias=bias, pack=False, **given)
     )
     report = lr.evaluate(rec, data.inputs, data.targets)
     bounds = rec.stats.input_error_bounds
@@ -89,7 +99,7 @@ def case(
     exact = np.all(snapped[found.recovered] == data.inputs[found.truth], axis=1)
     errors = np.abs(rec.inputs[found.recovered] - data.inputs[found.truth])
     held = None
-    if bounds is not None and errors.size:
+    if bounds is not None and errors.size and rec.scale_known:
         held = float(np.mean(errors <= bounds[found.recovered]))
     result = {
         "case": name,
@@ -97,6 +107,7 @@ def case(
         "dtype": dtype,
         "defense": None if defense is None else f"{defense[0]} {defense[1]:g}",
         "M": data.n_samples,
+        "bias": bias,
         "n": data.n_features,
         "method": rec.stats.method,
         "detected": [rec.stats.loss, rec.stats.dtype, rec.stats.reduction],
@@ -109,7 +120,8 @@ def case(
         "input_rel_error_median": report["input_rel_error_median"],
         "error_bound_held": held,
         "exact_after_snapping": float(exact.sum() / data.n_samples),
-        "labels": _labels(rec, data, found, loss),
+        "scale_known": rec.scale_known,
+        "labels": _labels(rec, data, found, loss) if rec.scale_known else None,
         "classes": _classes(rec, data, found),
         "queries": rec.queries,
         "floor_ratio": report["floor_ratio"],
@@ -146,7 +158,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 COLUMNS = [
-    ("case", lambda c: f"{c['case']} (M={c['M']})"),
+    ("case", lambda c: f"{c['case']} (M={c['M']}{'' if c.get('bias', True) else ', no biases'})"),
     ("loss", lambda c: c["loss"]),
     ("dtype", lambda c: c["dtype"]),
     ("defense", lambda c: c["defense"] or "—"),
@@ -167,10 +179,18 @@ COLUMNS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 digits, a small Gaussian set")
+    parser.add_argument(
+        "--bias-free", action="store_true", help="the paper's networks, without biases (MSE)"
+    )
     args = parser.parse_args()
     small = lr.load_dataset("digits", n_samples=300)
     digits = small if args.quick else lr.load_dataset("digits")
     normal = gaussian(100 if args.quick else 500, 100, 2)
+    stem = "gates_quick" if args.quick else "gates"
+    if args.bias_free:
+        cases = bias_free(digits, small, normal)
+        save(stem.replace("gates", "gates_bias_free"), cases, table(COLUMNS, cases))
+        return
     cases = []
     for dtype in ("float32", "float64"):
         cases.append(case("digits", digits, "cross_entropy", dtype))
@@ -186,7 +206,21 @@ def main() -> None:
     defenses = [("noise", 1e-4), ("noise", 1e-2), ("rounding", 6), ("rounding", 4), ("clipping", 2)]
     for defense in defenses:
         cases.append(case("digits", small, "cross_entropy", "float32", defense))
-    save("gates_quick" if args.quick else "gates", cases, table(COLUMNS, cases))
+    save(stem, cases, table(COLUMNS, cases))
+
+
+def bias_free(digits: lr.Dataset, small: lr.Dataset, normal: lr.Dataset) -> list[dict]:
+    """Bias-free networks (squared loss, its reduction given; cross-entropy and half
+    precision are not built without biases): digits in float32 and float64, Gaussian
+    data on both sides of the anchor, and 300 digits behind each defense."""
+    cases = [
+        case("digits", digits, "squared", dtype, bias=False) for dtype in ("float32", "float64")
+    ]
+    cases.append(case("gaussian", normal, "squared", "float32", bias=False))
+    defenses = [("noise", 1e-4), ("noise", 1e-2), ("rounding", 6), ("rounding", 4), ("clipping", 2)]
+    for defense in defenses:
+        cases.append(case("digits", small, "squared", "float32", defense, bias=False))
+    return cases
 
 
 if __name__ == "__main__":

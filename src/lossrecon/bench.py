@@ -192,14 +192,15 @@ def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Progress)
     # reader's tolerance keeps it refining): it gets _DEFENDED_BUDGET times its undefended
     # queries and sizes.seconds of wall time; a run that spends either is scored on what
     # it recovered before (its row says "stopped").
-    budget = _DEFENDED_BUDGET * chosen_weights(plain, net).queries
     method = "gates" if net.bias else "hat"
+    budget = _DEFENDED_BUDGET * chosen_weights(plain, net, method=method).queries
     rows = []
     for name, strength, make in settings:
         say(f"defense {name} {strength:g} ({method})")
 
         def run(make: Callable[[], object] = make) -> object:
-            return chosen_weights(_TimeLimited(make(), sizes.seconds), net, budget=budget)
+            limited = _TimeLimited(make(), sizes.seconds)
+            return chosen_weights(limited, net, budget=budget, method=method)
 
         row = _row("chosen", data, list(net.widths), run, defense=name, strength=strength)
         rows.append({**row, "method": method, "bias": net.bias})

@@ -23,11 +23,11 @@ class Undeclared:
         return self.oracle(W)
 
 
-def mlp(widths, seed=0):
+def mlp(widths, seed=0, bias=True):
     torch.manual_seed(seed)
     layers = []
     for k, (a, b) in enumerate(itertools.pairwise(widths)):
-        layers.append(torch.nn.Linear(a, b))
+        layers.append(torch.nn.Linear(a, b, bias=bias))
         if k < len(widths) - 2:
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers)
@@ -286,3 +286,120 @@ def test_an_empty_packed_window_is_no_evidence_of_a_smaller_unit():
     assert _Gated.smaller_unit(chart, parent, empty, full) is False
     half = _Window([0], [-1.0], [0.0], share=1.0, error=0.01)
     assert _Gated.smaller_unit(SimpleNamespace(unit=2.0), parent, half, half) is True
+
+
+def read_bias_free(oracle, widths, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lr.attacks.chosen_weights(oracle, widths, bias=False, **kwargs)
+
+
+def test_bias_free_float32_digits_are_read_exactly_with_honest_bounds():
+    """The paper's networks: no biases, so every unit is homogeneous and each sample's
+    share goes as (u0·a)²; the gates read the inputs in the anchor's units and scale them
+    back, the reduction (mean, PyTorch's default) assumed where nothing is declared."""
+    x, y = digits(80)
+    widths = [64, 16, 8, 10]
+    model = mlp(widths, bias=False)
+    target = lr.TorchLossOracle(model, x, y, torch.nn.MSELoss(), dtype="float32")
+    guessed = read_bias_free(Undeclared(target), widths)
+    assert (guessed.stats.method, guessed.stats.dtype) == ("gates", "float32")
+    assert not guessed.scale_known  # the reduction, assumed, sets the scale
+    rec = read_bias_free(Undeclared(target), widths, reduction="mean")
+    assert rec.scale_known and rec.stats.reduction == "mean"
+    report = lr.evaluate(rec, x, y)
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    assert report["input_rel_error_median"] < 1e-6
+    found = lr.evaluation.match(rec.inputs, x, tau=1e-6)
+    error = np.abs(rec.inputs[found.recovered] - x[found.truth])
+    assert np.mean(error <= rec.stats.input_error_bounds[found.recovered]) >= 0.99
+    snapped = read_bias_free(Undeclared(target), widths, reduction="mean", snap=True)
+    assert snapped.stats.grid == 1 / 16
+    order, truth = np.lexsort(snapped.inputs.T), np.lexsort(x.T)
+    assert np.array_equal(snapped.inputs[order], x[truth])
+    assert np.array_equal(snapped.targets[order], y[truth])
+
+
+def test_bias_free_windows_holding_two_samples_are_caught_and_charted_again(monkeypatch):
+    """Shares without biases count nothing, so a window the chart took for one sample
+    may hold several. Here the chart is made blind along its first direction: it reads
+    the window of every sample as one. The blend fails its checks (off the anchor's
+    plane; its share leaves a slab around it), nothing wrong is returned, and the window
+    is charted again along new directions until every sample is read."""
+    from lossrecon.attacks import gates
+
+    weigh = gates._Gated.moments
+
+    def blind_at_first(self, windows, phase):
+        mean, spread, blur = weigh(self, windows, phase)
+        first = np.array([len(w.dirs) == 1 for w in windows])
+        return mean, spread & ~first, np.where(first, 0.0, blur)
+
+    monkeypatch.setattr(gates._Gated, "moments", blind_at_first)
+    data = lr.synthetic(40, 6, 2, random_state=7)
+    x = np.abs(data.inputs)
+    net = lr.ReLUNetwork([6, 12, 4, 2])
+    oracle = lr.NumpyLossOracle(net, x, data.targets, dtype="float32")
+    rec = read_bias_free(oracle, net)
+    assert rec.stats.queries_by_phase.get("chart again", 0) > 0
+    report = lr.evaluate(rec, x, data.targets, tau=1e-5)
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+
+
+def test_bias_free_data_on_both_sides_of_the_anchor_are_read_in_two_passes():
+    """Samples with u0·a < 0 are read with the anchor −u0. Those close to the anchor's
+    plane (|u0·a| a few hundredths of ||a||) lie far out in the ratio the gates cut and
+    share little of the loss: some are missed, none is returned wrong."""
+    data = lr.synthetic(80, 6, 2, random_state=8)
+    net = lr.ReLUNetwork([6, 16, 4, 2])
+    oracle = lr.NumpyLossOracle(net, data.inputs, data.targets, dtype="float32")
+    rec = read_bias_free(oracle, net)
+    found = lr.evaluation.match(rec.inputs, data.inputs, tau=1e-5)
+    assert len(found.recovered) == len(rec.inputs)  # precision 1
+    side = np.sign(data.inputs.sum(1))
+    assert {1.0, -1.0} <= set(side[found.truth])
+    assert len(found.truth) >= 0.9 * len(data.inputs)
+    assert rec.scale_known  # M declared: the scale holds though some were missed
+    mean = lr.NumpyLossOracle(net, data.inputs, data.targets, dtype="float32", reduction="mean")
+    undeclared = read_bias_free(Undeclared(mean), net, reduction="mean")
+    assert not undeclared.scale_known  # M counted from the shares, some missed
+    report = lr.evaluate(undeclared, data.inputs, data.targets, tau=1e-5)
+    assert report["precision"] == 1.0
+
+
+def test_bias_free_float64_declared_gets_the_hat_and_anything_else_the_gates():
+    data = lr.synthetic(20, 5, 2, random_state=9)
+    net = lr.ReLUNetwork([5, 6, 4, 2])
+    exact = lr.NumpyLossOracle(net, data.inputs, data.targets)
+    assert read_bias_free(exact, net).stats.method == "hat"
+    undeclared = read_bias_free(Undeclared(exact), net, n_samples=20, reduction="half_sum")
+    assert undeclared.stats.method == "gates" and undeclared.scale_known
+    report = lr.evaluate(undeclared, data.inputs, data.targets)
+    assert report["precision"] == 1.0 and report["input_rel_error_max"] < 1e-12
+    float32 = lr.NumpyLossOracle(net, data.inputs, data.targets, dtype="float32")
+    assert read_bias_free(float32, net).stats.method == "gates"
+
+
+def test_bias_free_gates_refuse_what_they_do_not_read():
+    x, y = digits(10)
+    widths = [64, 8, 4, 10]
+    model = mlp(widths, bias=False)
+    ce = lr.TorchLossOracle(model, x, y.argmax(1), torch.nn.CrossEntropyLoss(), dtype="float32")
+    with pytest.raises(ConfigurationError, match="squared loss only"):
+        read_bias_free(ce, widths, method="gates")
+    half = lr.TorchLossOracle(model, x, y, torch.nn.MSELoss(), dtype="float16")
+    with pytest.raises(ConfigurationError, match="float32 and float64 clients only"):
+        read_bias_free(half, widths, method="gates")
+    narrow = lr.ReLUNetwork([64, 4, 4, 10])
+    with pytest.raises(ConfigurationError, match="width >= 5 without biases"):
+        read_bias_free(lr.NumpyLossOracle(narrow, x, y), narrow, method="gates")
+
+
+def test_one_output_declared_nowhere_is_a_squared_loss():
+    """log d = 0 for one output: the loss at w = 0 says nothing of cross-entropy."""
+    data = lr.synthetic(20, 5, 1, random_state=10)
+    net = lr.ReLUNetwork([5, 6, 4, 1], bias=True)
+    oracle = lr.NumpyLossOracle(net, data.inputs, data.targets, dtype="float32")
+    rec = run(Undeclared(oracle), net)
+    assert rec.stats.loss == "squared"
+    assert lr.evaluate(rec, data.inputs, data.targets)["recall"] == 1.0

@@ -13,7 +13,7 @@ class Crashing:
 
     def __init__(self, oracle, limit):
         self.oracle, self.limit, self.answered = oracle, limit, 0
-        self.n_params, self.reduction = oracle.n_params, oracle.reduction
+        self.n_params, self.reduction, self.dtype = oracle.n_params, oracle.reduction, oracle.dtype
 
     def __call__(self, W):
         if self.answered + len(W) > self.limit:

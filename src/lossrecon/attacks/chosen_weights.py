@@ -679,10 +679,13 @@ def chosen_weights(
     weights. Two methods (``method``: "auto" picks the first the architecture allows,
     and ``stats.method`` says which ran):
 
-    - "gates" (ReLU, biases, two or more hidden layers, the first of width >= 4): exact
-      at the client's own precision — float64 or float32, squared loss or
-      cross-entropy, whose kind and arithmetic it reads off the answers when the oracle
-      does not declare them; ``stats.input_error_bounds`` bounds each input's error.
+    - "gates" (ReLU, two or more hidden layers, the first of width >= 4 with biases,
+      >= 5 without): exact at the client's own precision — float64 to bfloat16, squared
+      loss or cross-entropy, whose kind and arithmetic it reads off the answers when the
+      oracle does not declare them; ``stats.input_error_bounds`` bounds each input's
+      error. Without biases: squared loss in float32 or float64, scaled by ``reduction``
+      (declared, else "mean"); "auto" gives a bias-free network the hat when the oracle
+      declares an exact float64 squared loss.
     - "hat" (every hidden layer with room for three parallel paths, any activation):
       exact on a float64 squared loss; ``reduction`` and ``n_samples`` override what the
       oracle declares (with "mean", M fixes the scale).
@@ -709,6 +712,12 @@ def chosen_weights(
         raise ConfigurationError(unfit)
     rng = np.random.default_rng(random_state)
     declared = convention_of(oracle).overridden(reduction=reduction, n_samples=n_samples)
+    if method == "auto" and unfit is None and not net.bias:
+        # Bias-free: the hat where the oracle declares an exact float64 squared loss (it
+        # reads samples of both signs whole; the gates can miss those near their anchor's
+        # plane); the gates read every other, the client's arithmetic read off the answers.
+        exact = declared.dtype == "float64" and declared.loss in (None, "squared")
+        method = "hat" if exact else "gates"
     if method != "hat" and unfit is None:
         counted = CountingOracle(oracle, budget, overflow=True)
         rec = _through_gates(counted, net, declared, rng, progress, pack)
@@ -759,6 +768,7 @@ def _through_gates(
     stats = RunStats(attack="chosen_weights", method="gates")
     n, d = net.n_inputs, net.n_outputs
     found = (np.zeros((0, n)), np.zeros((0, d)))
+    scale_known = True
 
     def ask(W: np.ndarray, phase: str) -> np.ndarray:
         stats.queries_by_phase[phase] = stats.queries_by_phase.get(phase, 0) + len(W)
@@ -784,6 +794,7 @@ def _through_gates(
             closed=closed,
             ceiling=ceiling,
             pack=pack,
+            reduction=declared.reduction,
         )
         stats.warnings += result.warnings
         stats.multiplicity = result.multiplicity
@@ -799,15 +810,16 @@ def _through_gates(
             len(result.inputs), n, d, stats.loss, stats.dtype, grid, result.label_grid
         )
         stats.checks_failed = result.failed
-        stats.reduction = _reduction(
+        stats.reduction = result.reduction or _reduction(
             stats.loss, result.kappa, result.multiplicity.sum(), d, result.kappa_error
         )
         found = (result.inputs, result.targets)
+        scale_known = result.scale_known
     except EARLY_STOPS as exc:
         stats.stopped = stop_reason(exc)
         stats.warnings.append(f"stopped early: {exc}")
     emit(stats, stacklevel=4)
-    return Reconstruction(found[0], found[1], True, list(net.widths), oracle.queries, stats)
+    return Reconstruction(found[0], found[1], scale_known, list(net.widths), oracle.queries, stats)
 
 
 def _target(
@@ -840,9 +852,11 @@ def _target(
     resolution = answer_resolution(dtype, digits, noise)
     loss: str | None = declared.loss
     if loss is None:
-        ratio = closed / np.log(net.n_outputs)
-        whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= resolution * ratio
-        loss = "cross_entropy" if whole and net.n_outputs >= 2 else "squared"
+        loss = "squared"  # one output: no classes, and log d = 0
+        if net.n_outputs >= 2:
+            ratio = closed / np.log(net.n_outputs)
+            whole = round(ratio) >= 1 and abs(ratio - round(ratio)) <= resolution * ratio
+            loss = "cross_entropy" if whole else "squared"
     top = float(finite.max())
     ceiling = None
     if top > closed * (1.0 + 8.0 * resolution) and np.sum(finite == top) >= 2:

@@ -1,8 +1,9 @@
 """Exact gates: every sample read at the client's own precision.
 
-For ReLU networks with biases and two or more hidden layers. relu of a negative number is
-exactly 0 in every floating-point format, so a second ReLU layer can switch off every
-sample but those whose projection w·a lies in a window lo < w·a < hi, with no residue:
+For ReLU networks with two or more hidden layers (biases or none: the end of this note).
+relu of a negative number is exactly 0 in every floating-point format, so a second ReLU
+layer can switch off every sample but those whose projection w·a lies in a window
+lo < w·a < hi, with no residue:
 
     layer 1:  g_hi = relu(w·a − hi),  g_lo = relu(lo − w·a)     (both 0 inside the window)
               extra rows r_j: e_k and −e_k (a coordinate) or random directions (a norm)
@@ -44,6 +45,24 @@ farther than u / Γ outside gives z = 0 exactly and adds its constant share.
   rounding of the rows) and reproduce its norm query, within per-number error bounds;
   samples that fail are read again (packed ones, unpacked) or dropped and counted, never
   returned.
+
+**Without biases** (the paper's networks; squared loss, float32 or float64) every unit is
+positively homogeneous. An anchor u0 (all ones, over sqrt(n)) takes one first-layer row;
+a bias b of a first-layer row becomes b u0, γ the weight of the anchor's unit, and the
+network computes t · (the gated network above at â = a / t), t = u0·a, for the samples
+with t > 0 (those with t < 0 are read alongside, in windows whose anchor is −u0).
+Reading â and b̂ = b / t is the reading above with each window's factor κ t² in place
+of c κ. But a share now counts nothing: each window's samples' share-weighted mean
+position and spread along its direction are read instead (two count pairs with
+u = 1 ± α (r − c)); a window whose positions spread is cut at their mean (which parts
+any two distinct samples), one whose positions do not is read (probed first near its
+mean where the answers blur positions). A window that still held two samples reads a
+blend, which fails the checks: it is off the plane u0·â = 1 (squared readouts are
+root-mean-squares), or it loses its share when narrowed to slabs around the blend along
+fresh random directions; it is charted again along a new direction. κ t² gives t only
+with κ, which the answers cannot tell (k copies of (a, b) lose as (√k a, √k b) does):
+the reduction is declared or taken to be "mean", with M known or counted from the
+shares.
 """
 
 from __future__ import annotations
@@ -65,6 +84,7 @@ from lossrecon.attacks.packing import (
 )
 from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.network import ReLUNetwork
+from lossrecon.oracle.protocol import reduction_scale
 from lossrecon.precision import ACCUMULATION, LARGEST, ROUNDOFF, answer_resolution, in_format
 
 __all__ = ["GateRouter", "GatedResult", "gated_read", "gates_fit"]
@@ -92,6 +112,11 @@ _LABEL_PILOT = 16  # squared loss: samples whose outputs are read one a query, f
 _NOISE_REPEATS = 24  # more answers at w = 0 when the first show noise
 _NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
+_NOTHING = "no sample's share shows in the loss: nothing to read"
+_BLUR = 0.05  # bias-free: a blur of positions, over a window's half-width, probed before reading
+_STABLE = 3  # bias-free: probes near the mean that leave one part empty, before reading
+_ALONE = 2  # bias-free: fresh directions a window is narrowed along to check it holds one sample
+_RECHARTS = 4  # bias-free: times the windows whose reading fails are charted again
 
 
 def _power_of_two(x: float | np.ndarray) -> np.ndarray:
@@ -122,27 +147,41 @@ def gates_fit(net: ReLUNetwork) -> str | None:
         return (
             f"exact gates need ReLU (relu of a negative number is exactly 0), not {net.activation}"
         )
-    if not net.bias:
-        return "exact gates need biases"
     hidden = net.widths[1:-1]
     if len(hidden) < 2:
         return "exact gates need two hidden layers"
-    if hidden[0] < 4:
-        return f"exact gates need a first hidden layer of width >= 4, not {hidden[0]}"
+    # Two rows gate a window, two read a coordinate; without biases one more carries
+    # the anchor u0·a that stands in for the constant.
+    least = 4 if net.bias else 5
+    if hidden[0] < least:
+        return (
+            f"exact gates need a first hidden layer of width >= {least}"
+            f"{'' if net.bias else ' without biases'}, not {hidden[0]}"
+        )
     return None
 
 
 class GateRouter:
     """Weight vectors of the gated network: R first-layer rows with their biases, U
     units of layer 2 each weighing them (``mix``) with its own bias γ, each unit passed on
-    through the deeper layers, the output columns ``out`` on them."""
+    through the deeper layers, the output columns ``out`` on them.
 
-    def __init__(self, net: ReLUNetwork) -> None:
+    Without biases (the paper's networks) every bias b of a first-layer row becomes b u0
+    added to the row, and γ the weight of one more first-layer row, the anchor u0: the
+    network then computes t · (the biased network at a / t), t = u0·a, for every sample
+    with t > 0 (every unit is positively homogeneous)."""
+
+    def __init__(self, net: ReLUNetwork, anchor: np.ndarray | None = None) -> None:
         reason = gates_fit(net)
         if reason is not None:
             raise ConfigurationError(reason)
         self.net = net
-        self.rows = net.widths[1]
+        self.anchor: np.ndarray | None = None
+        if not net.bias:
+            n = net.n_inputs
+            self.anchor = np.ones(n) / np.sqrt(n) if anchor is None else np.asarray(anchor)
+        # The anchor takes the first layer's last row.
+        self.rows = net.widths[1] - (0 if net.bias else 1)
         # Units that reach the output side by side: the narrowest hidden layer past the first.
         self.units = min(net.widths[2:-1])
 
@@ -153,9 +192,11 @@ class GateRouter:
         mix: np.ndarray,
         gamma: np.ndarray,
         out: np.ndarray,
+        sides: np.ndarray | None = None,
     ) -> np.ndarray:
         """rows (K, R, n), biases (K, R), mix (K, U, R), gamma (K, U), out (K, U, d) ->
-        W (K, N)."""
+        W (K, N); without biases, ``sides`` (K,) signs the anchor of each (default +1:
+        the samples with u0·a > 0; −1 reads those with u0·a < 0)."""
         k, r, _ = rows.shape
         u = mix.shape[1]
         if r > self.rows:
@@ -166,10 +207,17 @@ class GateRouter:
         first, second, last = layout.layers[0], layout.layers[1], layout.layers[-1]
         W = np.zeros((k, layout.n_params))
         rows_at, units = np.arange(r), np.arange(u)
-        W[:, layout.row_indices(0, rows_at)] = rows
-        W[:, first.bias.start + rows_at] = biases  # type: ignore[union-attr]
-        W[:, layout.row_indices(1, units)[:, :r]] = mix
-        W[:, second.bias.start + units] = gamma  # type: ignore[union-attr]
+        second_rows = layout.row_indices(1, units)
+        if self.anchor is None:
+            W[:, layout.row_indices(0, rows_at)] = rows
+            W[:, first.bias.start + rows_at] = biases  # type: ignore[union-attr]
+            W[:, second.bias.start + units] = gamma  # type: ignore[union-attr]
+        else:
+            anchor = self.anchor * (np.ones(k) if sides is None else sides)[:, None]
+            W[:, layout.row_indices(0, rows_at)] = rows + biases[..., None] * anchor[:, None]
+            W[:, layout.row_indices(0, self.rows)] = anchor
+            W[:, second_rows[:, self.rows]] = gamma
+        W[:, second_rows[:, :r]] = mix
         for index in range(2, len(layout.layers) - 1):
             W[:, layout.row_indices(index, units)[units, units]] = 1.0
         d_out, width = last.shape
@@ -188,15 +236,26 @@ class _Window:
     error: float = 0.0  # how far off ``share`` may be: rounding of every answer behind it
     recuts: int = 0  # splits of this window undone because a cut ran through a sample
     scale: float = 1.0  # the count pair's output scale its share was read at
+    # Bias-free, a window whose positions showed no spread: their mean and the spread the
+    # answers cannot tell (0: not probed), and the probes in a row that left one part empty.
+    centre: float = 0.0
+    blur: float = 0.0
+    stable: int = 0
+    side: float = 1.0  # bias-free: the anchor's sign its samples are read with (u0·a > 0)
 
     def narrowed(self, lo: float, hi: float, cap: float) -> _Window:
         """A part of this window along its last direction; about half its samples, so
         its count may be read at twice the scale (at most ``cap``)."""
         return _Window(
-            self.dirs, [*self.lo[:-1], lo], [*self.hi[:-1], hi], scale=min(cap, 2.0 * self.scale)
+            self.dirs,
+            [*self.lo[:-1], lo],
+            [*self.hi[:-1], hi],
+            scale=min(cap, 2.0 * self.scale),
+            side=self.side,
         )
 
     def deeper(self, direction: int, lo: float, hi: float) -> _Window:
+        """This window cut along one more direction (not probed along it yet)."""
         return _Window(
             [*self.dirs, direction],
             [*self.lo, lo],
@@ -204,6 +263,7 @@ class _Window:
             self.share,
             self.error,
             scale=self.scale,
+            side=self.side,
         )
 
     @property
@@ -232,6 +292,42 @@ class GatedResult:
     label_grid: PackGrid | None = None
     failed: int = 0
     warnings: list[str] = field(default_factory=list)
+    reduction: str | None = None  # bias-free: the reduction the scale was set by
+    # Bias-free: False where the reduction was assumed, or M estimated with samples
+    # missed, so that every input and label may be off by one common factor.
+    scale_known: bool = True
+
+
+@dataclass
+class _Reading:
+    """Bias-free: what one pass read of K windows, in the anchor's units: inputs and
+    their bounds (K, n), labels and theirs (K, d), each window's factor κ t² and its
+    relative error (K,), whether each passed every check (K,), and whether its check
+    showed it held more than one sample (K,: charted again)."""
+
+    windows: list[_Window]
+    inputs: np.ndarray
+    errors: np.ndarray
+    labels: np.ndarray
+    label_bounds: np.ndarray
+    weight: np.ndarray
+    relative: np.ndarray
+    ok: np.ndarray
+    shared: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> _Reading:
+        arrays = (getattr(self, f) for f in _READ_ARRAYS)
+        chosen = [w for w, k in zip(self.windows, keep, strict=True) if k]
+        return _Reading(chosen, *(a[keep] for a in arrays))
+
+    @staticmethod
+    def joined(parts: list[_Reading]) -> _Reading:
+        windows = [w for part in parts for w in part.windows]
+        arrays = (np.concatenate([getattr(p, f) for p in parts]) for f in _READ_ARRAYS)
+        return _Reading(windows, *arrays)
+
+
+_READ_ARRAYS = ("inputs", "errors", "labels", "label_bounds", "weight", "relative", "ok", "shared")
 
 
 class _Gated:
@@ -248,9 +344,37 @@ class _Gated:
         digits: int | None,
         ceiling: float | None,
         pack: bool = True,
+        reduction: str | None = None,
     ) -> None:
         self.n_samples = n_samples
-        self.pack = pack
+        self.warnings: list[str] = []
+        self.router = GateRouter(net)
+        homogeneous = self.router.anchor is not None
+        if homogeneous and loss != "squared":
+            raise ConfigurationError(
+                "exact gates read bias-free networks under a squared loss only; "
+                f"{loss!r} without biases is not built"
+            )
+        if homogeneous and dtype not in ("float32", "float64"):
+            raise ConfigurationError(
+                f"the client computes in {dtype}: exact gates without biases read float32 "
+                "and float64 clients only (in half precision the inputs' unknown scale "
+                "overflows the gate rows, and 8-bit answers cannot show that a window "
+                "holds one sample)"
+            )
+        # Without biases the inputs are read in the anchor's units, a / (u0·a), which lie
+        # on no common grid: nothing is packed.
+        self.pack = pack and not homogeneous
+        # Bias-free squared loss: inputs and labels scale together against 1/sqrt(κ), so
+        # the reduction cannot be read off the answers; PyTorch's default is assumed.
+        self.reduction, self.reduction_known = reduction or "mean", reduction is not None
+        if homogeneous and reduction is None:
+            self.warnings.append(
+                "without biases the loss scales inputs and labels together with its "
+                "reduction, which the answers cannot tell: 'mean' (nn.MSELoss's default) "
+                "assumed, and the scale is not known (scale_known is False; give "
+                "reduction= to fix it)"
+            )
         self.grid: PackGrid | None = None
         self.label_grid: PackGrid | None = None
         self.clip = ceiling
@@ -258,7 +382,6 @@ class _Gated:
         self.headroom = np.inf  # how far the loss may rise above the closed loss
         self.ask = ask
         self.net = net
-        self.router = GateRouter(net)
         self.loss = loss
         self.dtype = dtype
         self.roundoff = ROUNDOFF[dtype]
@@ -287,7 +410,11 @@ class _Gated:
         self.count_scale = 1.0
         self.first_scale = 1.0
         self.scale_cap = 1.0
-        self.warnings: list[str] = []
+        # The reading's state: its windows, their multiplicities and loss factors (K,),
+        # the norm query's rows.
+        self.windows: list[_Window] = []
+        self.count = self.weight = np.zeros(0)
+        self.norm_rows: np.ndarray | None = None
 
     # -- queries -------------------------------------------------------------------
     def query(
@@ -324,6 +451,7 @@ class _Gated:
             np.concatenate([gate, extra_mix], axis=1)[:, None],
             gamma[:, None],
             out[:, None],
+            sides=np.array([w.side for w in windows]),
         )
         answers = self.ask(W, phase)
         # An answer past the format's range or at the client's clipping ceiling says
@@ -401,20 +529,29 @@ class _Gated:
         return np.logaddexp(x, rest) + np.logaddexp(-x, rest) - 2.0 * np.log(self.d)
 
     def shares(
-        self, windows: list[_Window], phase: str = "chart", scale: float | None = None
+        self,
+        windows: list[_Window],
+        phase: str = "chart",
+        scale: float | None = None,
+        values: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Each window's share of the loss in a count pair, in units of the pair at scale
         1, and its error (2, K). The outputs start at ``scale`` (by default each window's
-        own) and shrink where the answers saturate; each window keeps the scale used."""
+        own) and shrink where the answers saturate; each window keeps the scale used.
+        ``values``: extra rows (K, J, n), their weights (K, J) and γ (K,) that make the
+        in-window value u (default u = γ = 1)."""
         k = len(windows)
         first = np.array([w.scale for w in windows]) if scale is None else np.full(k, scale)
+        if values is None:
+            values = (*self.plain(k), np.ones(k))
+        extra, mix, gamma = values
 
         def pair(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
             chosen = [windows[i] for i in rows]
             out = np.zeros((2 * len(rows), self.d))
             out[:, 0] = np.concatenate([scales, -scales]) * self.count_output
-            extra, mix = self.plain(2 * len(rows))
-            both = self.query(chosen + chosen, extra, mix, np.ones(2 * len(rows)), out, phase)
+            twice = np.concatenate([rows, rows])
+            both = self.query(chosen + chosen, extra[twice], mix[twice], gamma[twice], out, phase)
             return both[: len(rows)] + both[len(rows) :]
 
         raw, scales = self.within_range(pair, first)
@@ -585,12 +722,13 @@ class _Gated:
         return hi
 
     # -- the chart -------------------------------------------------------------------
-    def new_direction(self, within: _Window | None) -> int:
+    def new_direction(self, within: _Window | None, side: float = 1.0) -> int:
         """A random unit direction, and the range of the samples' projections on it
-        (inside ``within``): the smallest of the spans tried that holds them all."""
+        (inside ``within``, else on the anchor's ``side``): the smallest of the spans
+        tried that holds them all."""
         w = self.rng.normal(size=self.n)
         w /= np.linalg.norm(w)
-        base = within if within is not None else _Window([], [], [], scale=self.first_scale)
+        base = within or _Window([], [], [], scale=self.first_scale, side=side)
         spans = 10.0 ** np.arange(-6.0, 13.0)
         # The rows w / span and every sample's w·a / span must stay finite in the client's
         # format: large spans first, then the small ones the first batch shows are safe.
@@ -624,14 +762,20 @@ class _Gated:
         finally:
             del self.dirs[index:], self.ranges[index:]
 
+    def top_window(self, side: float = 1.0) -> _Window | None:
+        """The window of every sample (bias-free: on the anchor's ``side``), along a
+        first random direction, with its share; None when no sample's share shows."""
+        top_dir = self.new_direction(None, side)
+        span = self.ranges[top_dir]
+        top = _Window([top_dir], [-span], [span], scale=self.first_scale, side=side)
+        top.share, top.error = (float(v) for v in self.shares([top])[:, 0])
+        return top if top.share > top.error else None
+
     def chart(self, n_samples: int | None) -> list[_Window]:
         """Windows of one sample each, or of duplicates."""
-        top_dir = self.new_direction(None)
-        span = self.ranges[top_dir]
-        top = _Window([top_dir], [-span], [span], scale=self.first_scale)
-        top.share, top.error = (float(v) for v in self.shares([top])[:, 0])
-        if not top.share > top.error:
-            self.warnings.append("no sample's share shows in the loss: nothing to read")
+        top = self.top_window()
+        if top is None:
+            self.warnings.append(_NOTHING)
             return []
         known = n_samples is not None
         if n_samples is not None:
@@ -833,6 +977,238 @@ class _Gated:
                 kept.append(w)
         return kept
 
+    # -- the chart without biases ------------------------------------------------------
+    def chart_weighted(self, leaves: list[_Window], phase: str = "chart") -> list[_Window]:
+        """Bias-free: a sample's share goes as t² (t = u0·a), so shares count nothing.
+        Each window's samples' positions along its direction are weighed instead
+        (:meth:`moments`): a window whose positions spread is cut at their mean, which
+        parts any two distinct samples the answers can tell apart. One whose positions
+        do not spread is read, unless the answers blur positions by more than _BLUR of
+        its half-width: then it is cut _STABLE times at random points within a blur of
+        the mean (never at the mean, where its one sample would lie on the cut); a cut
+        that leaves both parts holding sends them back to the moments. Samples closer
+        than that are caught by :meth:`alone`."""
+        done: list[_Window] = []
+        spent, start = 0, len(leaves)
+        for _ in range(_LEVELS):
+            fits = [w.stable < _STABLE and self.splittable(w) for w in leaves]
+            todo = [w for w, fit in zip(leaves, fits, strict=True) if fit]
+            done += [w for w, fit in zip(leaves, fits, strict=True) if not fit]
+            if not todo:
+                return done
+            if spent > _CHART_BUDGET * max(len(done) + len(todo), start) + 1000:
+                self.warnings.append(
+                    "the chart does not settle (noisy answers?): reading the windows it has"
+                )
+                return done + todo
+            split = [w for w in todo if w.blur > 0.0]
+            cuts = [self.probe_cut(w) for w in split]
+            loose = [w for w in todo if w.blur == 0.0]
+            if loose:
+                mean, spread, blur = self.moments(loose, phase)
+                for w, m, spreads, b in zip(loose, mean, spread, blur, strict=True):
+                    if spreads:
+                        split.append(w)
+                        cuts.append(self.mean_cut(w, float(m)))
+                    elif b <= _BLUR * 0.5 * w.width:
+                        done.append(w)
+                    else:
+                        w.centre, w.blur = float(m), float(b)
+                        split.append(w)
+                        cuts.append(self.probe_cut(w))
+                spent += 4 * len(loose)
+            spent += len(split)
+            leaves = self.split_weighted(split, cuts, phase)
+        self.warnings.append(f"windows were still unsplit after {_LEVELS} levels")
+        return done + leaves
+
+    def probe_cut(self, w: _Window) -> float | None:
+        """A cut at a random point between a quarter and one blur away from the mean of
+        a window whose positions showed no spread (None where the window cannot be cut
+        or the point is off it)."""
+        if self.cut(w, jitter=False) is None:
+            return None
+        scale = self.ranges[w.dirs[-1]]
+        offset = self.rng.uniform(0.25, 1.0) * self.rng.choice([-1.0, 1.0]) * w.blur
+        cut = float(in_format((w.centre + offset) / scale, self.dtype)) * scale
+        return cut if w.lo[-1] < cut < w.hi[-1] else self.cut(w)
+
+    def moments(
+        self, windows: list[_Window], phase: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bias-free, squared loss: the share-weighted mean position of each window's
+        samples along its last direction (K,), whether their positions spread beyond
+        what the answers can tell from none (K,), and the spread they cannot tell (the
+        blur, K,). With u = 1 + α (r − c) in the window (r = the direction · â, c its
+        centre, α = 2 / its width), a count pair's share is S(α) = M0 + 2α M1 + α² M2,
+        M_j = Σ_i share_i (r_i − c)^j: S(α) and S(−α) give M1 and M2, and one sample's
+        positions have variance M2/M0 − (M1/M0)² = 0. The client rounds u's terms
+        (1 − αc and α r) to a few roundoffs of |c| + half: far from 0 a narrow window's
+        blur is mostly that."""
+        k = len(windows)
+        centre = np.array([0.5 * (w.lo[-1] + w.hi[-1]) for w in windows])
+        half = np.array([0.5 * w.width for w in windows])
+        alpha = 1.0 / half
+        rows = np.zeros((k, 2, self.n))
+        for i, w in enumerate(windows):
+            rows[i, 0], rows[i, 1] = self.dirs[w.dirs[-1]], -self.dirs[w.dirs[-1]]
+        sign = np.concatenate([np.ones(k), -np.ones(k)])
+        slope = np.concatenate([alpha, alpha]) * sign
+        values = (
+            np.concatenate([rows, rows]),
+            slope[:, None] * np.array([1.0, -1.0]),
+            1.0 - slope * np.concatenate([centre, centre]),
+        )
+        share, error = self.shares(windows + windows, phase, values=values)
+        plus, minus, e_plus, e_minus = share[:k], share[k:], error[:k], error[k:]
+        m0 = np.array([w.share for w in windows])
+        e0 = np.array([w.error for w in windows])
+        mean = (plus - minus) / (4.0 * alpha * m0)
+        second = (plus + minus - 2.0 * m0) / (2.0 * alpha**2 * m0)
+        e_mean = (e_plus + e_minus) / (4.0 * alpha * m0) + np.abs(mean) * e0 / m0
+        e_second = (e_plus + e_minus + 2.0 * e0) / (2.0 * alpha**2 * m0) + np.abs(second) * e0 / m0
+        variance = second - mean**2
+        # The client's rounding of u's terms (1 − αc and α r) moves each position by
+        # a few roundoffs of |c| + half.
+        rounding = 16.0 * self.wobble * (np.abs(centre) + half) * half
+        tolerance = 4.0 * (e_second + 2.0 * np.abs(mean) * e_mean) + rounding
+        return centre + mean, variance > tolerance, np.sqrt(tolerance)
+
+    def mean_cut(self, w: _Window, mean: float) -> float | None:
+        """Where to cut ``w``: at its samples' mean position, at a number the client's
+        format holds and inside the window (its middle after a cut that ran through a
+        sample, or if the mean is off the window); None if it cannot be cut."""
+        middle = self.cut(w)
+        if middle is None or w.recuts or not w.lo[-1] < mean < w.hi[-1]:
+            return middle
+        scale = self.ranges[w.dirs[-1]]
+        cut = float(in_format(mean / scale, self.dtype)) * scale
+        return cut if w.lo[-1] < cut < w.hi[-1] else middle
+
+    def split_weighted(
+        self, windows: list[_Window], cuts: list[float | None], phase: str
+    ) -> list[_Window]:
+        """Split every window at its cut, all in one batch (along a new direction where
+        it has none); a part whose share is within twice its error of nothing holds
+        nothing. The right part is the parent's share minus the left's, or asked where
+        that would blur it or a sample may sit on the cut; then the parts must add up to
+        the parent, or the cut ran through a sample and the window is cut elsewhere."""
+        children, wide, lefts, rights = [], [], [], []
+        for w, cut in zip(windows, cuts, strict=True):
+            if cut is None:
+                deeper = self.new_direction(w)
+                span = self.ranges[deeper]
+                children.append(w.deeper(deeper, -span, span))
+            else:
+                wide.append(w)
+                lefts.append(w.narrowed(w.lo[-1], cut, self.scale_cap))
+                rights.append(w.narrowed(cut, w.hi[-1], self.scale_cap))
+        coarse = [
+            r
+            for p, r in zip(wide, rights, strict=True)
+            if p.error > _DERIVED * p.share or self.tie_risk(p)
+        ]
+        asked = lefts + coarse
+        if asked:
+            for window, (share, error) in zip(asked, self.shares(asked, phase).T, strict=True):
+                window.share, window.error = float(share), float(error)
+        for parent, left, right in zip(wide, lefts, rights, strict=True):
+            if not any(right is r for r in coarse):
+                right.share = parent.share - left.share
+                right.error = parent.error + left.error
+            else:
+                slack = 4.0 * (parent.error + left.error + right.error)
+                if abs(left.share + right.share - parent.share) > slack:
+                    parent.recuts += 1
+                    children.append(parent)
+                    continue
+            held = [c for c in (left, right) if c.share > 2.0 * c.error]
+            if parent.blur > 0.0 and len(held) == 1:
+                # A window probed near its mean that kept all its share on one side:
+                # one probe more in a row. Any other part goes back to the moments.
+                child = held[0]
+                child.centre, child.blur, child.stable = (
+                    parent.centre,
+                    parent.blur,
+                    parent.stable + 1,
+                )
+            children += held
+        return children
+
+    def sample_weights(self, windows: list[_Window]) -> tuple[np.ndarray, np.ndarray]:
+        """Bias-free: each window's factor κ t² (K,) and its error, asked afresh at
+        outputs that make the window's share outweigh the rest of the loss _DOMINANCE
+        times; a few are asked twice, and must agree (a loss that is no function of the
+        weights is named, never read)."""
+        for w in windows:
+            ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / max(w.share, 1e-300)
+            scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
+            w.scale = float(_power_of_two(min(scale, self.out_limit / self.count_output)))
+        few = windows[:_KAPPA_WINDOWS]
+        share, error = self.shares(windows + few, "weights")
+        k, j = len(windows), len(few)
+        self.check_consistent(share[:j], share[k:], 4.0 * (error[:j] + error[k:]))
+        one = float(self.pair_share(1.0))
+        return share[:k] / one, error[:k] / one
+
+    def alone(
+        self,
+        windows: list[_Window],
+        inputs: np.ndarray,
+        errors: np.ndarray,
+        weight: np.ndarray,
+        weight_error: np.ndarray,
+    ) -> np.ndarray:
+        """Bias-free: whether each window holds just the sample read from it (K,), its
+        error bounds ``errors`` widened by what a sample too small to show could move
+        the reading. The window is narrowed, along up to _ALONE fresh random directions
+        at once, to slabs around the read sample's projections (as wide as its error
+        bound, and the client's resolution); one sample keeps its whole share there. A
+        window that held two reads a blend of them, which projects where neither lies:
+        the share falls."""
+        ok = np.all(np.isfinite(inputs) & np.isfinite(errors), axis=1)
+        read = np.flatnonzero(ok)
+        if not len(read):
+            return ok
+        depth = max(len(windows[i].dirs) for i in read)
+        fresh = min(_ALONE, self.router.rows // 2 - depth)
+        if fresh < 1:
+            self.warnings.append(
+                "no room in the first layer to check that a window holds one sample: "
+                "none is returned"
+            )
+            return np.zeros(len(windows), dtype=bool)
+        a, bounds = inputs[read], errors[read]
+        narrow = [windows[i] for i in read]
+        for _ in range(fresh):
+            direction = self.rng.normal(size=self.n)
+            direction /= np.linalg.norm(direction)
+            projection = a @ direction
+            reach = max(float(np.abs(projection).max()) * 1.01, 1e-300)
+            span = float(10.0 ** np.ceil(np.log10(reach)))
+            self.dirs.append(direction)
+            self.ranges.append(span)
+            index = len(self.dirs) - 1
+            half = 4.0 * (bounds @ np.abs(direction)) + 64.0 * self.wobble * span
+            # A slab as wide as the samples' spread checks nothing.
+            ok[read] &= half <= 0.1 * span
+            half = np.minimum(half, span)
+            narrow = [
+                w.deeper(index, float(p - h), float(p + h))
+                for w, p, h in zip(narrow, projection, half, strict=True)
+            ]
+        share, error = self.shares(narrow, "alone")
+        one = float(self.pair_share(1.0))
+        expected, slack = weight[read] * one, 4.0 * (error + weight_error[read] * one)
+        ok[read] &= np.abs(share - expected) <= slack
+        # A second sample with less than this share of the window's would go unseen; it
+        # moves the blend read by at most about that share of the coordinates' spread.
+        unseen = np.ones(len(windows))
+        unseen[read] = slack / expected
+        largest = np.abs(np.where(np.isfinite(inputs), inputs, 0.0)).max(1)
+        errors += (2.0 * unseen * largest)[:, None]
+        return ok
+
     # -- readouts --------------------------------------------------------------------
     def kappa(self, windows: list[_Window]) -> float:
         """κ from one sample's share in a count pair, asked afresh of a few single-sample
@@ -870,11 +1246,11 @@ class _Gated:
             "model that changes between calls"
         )
 
-    def su(self, delta: np.ndarray, count: np.ndarray, label: np.ndarray | None) -> np.ndarray:
-        """s u >= 0 from Δ: squared loss with o = −sign(b_0) s e_0 (label = b_0), whose
-        share (su)² + 2 su |b_0| has one nonnegative root whatever s, or cross-entropy
-        with o = s e_j, j not the class."""
-        per = delta / (count * self.kappa_)
+    def su(self, delta: np.ndarray, weight: np.ndarray, label: np.ndarray | None) -> np.ndarray:
+        """s u >= 0 from Δ and the window's factor (count times κ): squared loss with
+        o = −sign(b_0) s e_0 (label = b_0), whose share (su)² + 2 su |b_0| has one
+        nonnegative root whatever s, or cross-entropy with o = s e_j, j not the class."""
+        per = delta / weight
         if self.loss == "squared":
             assert label is not None
             return -np.abs(label) + np.sqrt(np.maximum(label**2 + per, 0.0))
@@ -898,19 +1274,19 @@ class _Gated:
         terms, whose magnitudes add up to ``terms(u)`` (u by default). The output scale
         makes the sample's share dominate the loss, as far as the format's range allows."""
         windows = [self.windows[i] for i in pick]
-        count = self.count[pick]
+        count, weight = self.count[pick], self.weight[pick]
         k = len(windows)
         label = None
         if self.loss == "squared":
             label = self.labels[pick, 0]
-            s = np.sqrt(_DOMINANCE * max(self.closed, self.unit) / (count * self.kappa_))
+            s = np.sqrt(_DOMINANCE * max(self.closed, self.unit) / weight)
             s = np.maximum(s, _DOMINANCE * (1.0 + np.abs(label))) / u_scale
         else:
             s = _DOMINANCE * max(self.closed / self.kappa_, 1.0) / count / u_scale
         largest = 4.0 * np.asarray(u_scale) if u_max is None else np.asarray(u_max)
         s = np.minimum(s, self.out_limit / largest)
         # Under a ceiling, the share may fill half the room between the loss and it.
-        room = self.headroom / (2.0 * count * self.kappa_)
+        room = self.headroom / (2.0 * weight)
         s = np.minimum(s, (np.sqrt(room) if self.loss == "squared" else room) / largest)
         s = np.broadcast_to(_power_of_two(s), (k,))
         column = np.zeros(k, dtype=int) if self.loss == "squared" else self.other[pick]
@@ -926,11 +1302,11 @@ class _Gated:
         error = self.answer_error * (abs(self.closed) + np.abs(delta))
         # No share at all is u = 0; then u is at most what would have shown as ``error``.
         nothing = np.abs(delta) <= error
-        su = np.where(nothing, 0.0, self.su(delta, count, label))
+        su = np.where(nothing, 0.0, self.su(delta, weight, label))
         # The answer's error carried to u through the slope of Δ in su, the rounding of
         # u's own terms inside the network (``terms``, their magnitudes' sum in units of
         # u) and that of the decoding.
-        slope = count * self.kappa_
+        slope = weight
         if self.loss == "squared":
             assert label is not None
             slope = slope * 2.0 * (su + np.abs(label))
@@ -938,7 +1314,7 @@ class _Gated:
             slope = slope * np.exp(-np.logaddexp(0.0, np.log(self.d - 1) - su))
         carried = error / np.maximum(slope, 1e-300) / s
         spread = 2.0 * self.roundoff * (np.abs(su / s) if terms is None else terms(su / s))
-        du = np.where(nothing, self.su(error, count, label) / s, carried + spread)
+        du = np.where(nothing, self.su(error, weight, label) / s, carried + spread)
         return su / s, du + 4.0 * ROUNDOFF["float64"] * np.abs(su / s)
 
     @property
@@ -965,7 +1341,7 @@ class _Gated:
 
     def read_labels(self) -> None:
         """Squared loss: every output of every sample; cross-entropy: each one's class."""
-        windows, count = self.windows, self.count
+        windows, weight = self.windows, self.weight
         k = len(windows)
         extra, mix = self.plain(k)
         gamma = np.ones(k)
@@ -988,7 +1364,7 @@ class _Gated:
         # Logits spaced by _SPACING times a spread that keeps the answers' noise a small
         # share of one spacing.
         spread = max(1.0, 16.0 * max(self.noise, self.answer_roundoff) * self.closed / self.kappa_)
-        highest = min(self.out_limit, self.headroom / (2.0 * float(count.max()) * self.kappa_))
+        highest = min(self.out_limit, self.headroom / (2.0 * float(weight.max())))
         spread = float(_power_of_two(min(spread, highest / (_SPACING * (self.d - 1)))))
         steps = _SPACING * np.arange(self.d)[::-1]
 
@@ -998,7 +1374,7 @@ class _Gated:
             return self.query(chosen, extra[rows], mix[rows], gamma[rows], out, "labels")
 
         delta, spreads = self.within_range(spaced, np.full(k, spread))
-        scale = count * self.kappa_ * spreads * _SPACING
+        scale = weight * spreads * _SPACING
         blur = self.answer_error * (abs(self.closed) + np.abs(delta)) / scale
         # Noisy answers: a position blurred past 0.05 is asked again and averaged.
         times = np.ceil((blur / 0.05) ** 2) - 1.0
@@ -1010,7 +1386,7 @@ class _Gated:
                 rows = again[times >= r]
                 total[times >= r] += spaced(rows, spreads[rows])
             delta[again] = total / (times + 1.0)
-        position = (delta / (count * self.kappa_) + np.log(self.d)) / (spreads * _SPACING)
+        position = (delta / weight + np.log(self.d)) / (spreads * _SPACING)
         self.classes = np.round(position).astype(int)
         self.class_ok = (np.abs(position - self.classes) < 0.1) & (self.classes >= 0)
         self.class_ok &= self.classes < self.d
@@ -1024,7 +1400,7 @@ class _Gated:
         if not len(rows):
             return
         windows = [self.windows[i] for i in rows]
-        count = self.count[rows]
+        weight = self.weight[rows]
         extra, mix = self.plain(len(rows))
         gamma = np.ones(len(rows))
 
@@ -1034,24 +1410,24 @@ class _Gated:
             chosen = [windows[i] for i in picked]
             return self.query(chosen, extra[picked], mix[picked], gamma[picked], out, "labels")
 
-        first = np.sqrt(max(self.closed, 1e-300) / (count * self.kappa_))
-        room = np.sqrt(self.headroom / (2.0 * count * self.kappa_))
+        first = np.sqrt(max(self.closed, 1e-300) / weight)
+        room = np.sqrt(self.headroom / (2.0 * weight))
         first = _power_of_two(np.minimum(np.minimum(first, room), self.out_limit))
         delta, s = self.within_range(output, first)
-        self.labels[rows, m] = (s - delta / (count * self.kappa_ * s)) / 2.0
+        self.labels[rows, m] = (s - delta / (weight * s)) / 2.0
         error = self.answer_error * (abs(self.closed) + np.abs(delta))
         # s is a power of two (exact in the client's format); the rest is the
         # answer's error and the decoding's.
         decoding = 4.0 * ROUNDOFF["float64"] * (s + np.abs(self.labels[rows, m]))
-        self.label_bounds[rows, m] = (error / (count * self.kappa_ * s) + decoding) / 2.0
+        self.label_bounds[rows, m] = (error / (weight * s) + decoding) / 2.0
 
     def read_outputs_packed(self, rows: np.ndarray, grid: PackGrid) -> None:
         """Squared loss, labels on ``grid`` (one-hot rows: 0 and 1): P outputs of the
         samples ``rows`` in one query, o_m = s ω_j on them (:func:`packing.weights`),
         Δ = c κ (Σ o_m² − 2 Σ o_m b_m) giving u = γ + Σ ω_j b_{m_j} to decode; the
         outputs whose answer does not decode are read one a query."""
-        count = self.count[rows]
-        least = float(count.min())
+        weight = self.weight[rows]
+        least = float(weight.min())
         extra, mix = self.plain(len(rows))
         ones = np.ones(len(rows))
         spare = 4.0 * self.roundoff  # the client's rounding of the outputs, relative
@@ -1060,13 +1436,13 @@ class _Gated:
             """The error bound of u at its largest for P = p outputs, and the scale s."""
             omega, _ = weights(grid, np.arange(p))
             square = float(omega @ omega)
-            scale = np.sqrt(max(abs(self.closed), 1e-300) / (least * self.kappa_ * square))
-            room = np.sqrt(self.headroom / (2.0 * least * self.kappa_ * square))
+            scale = np.sqrt(max(abs(self.closed), 1e-300) / (least * square))
+            room = np.sqrt(self.headroom / (2.0 * least * square))
             scale = float(_power_of_two(min(scale, room, self.out_limit / omega.max())))
             top = float(omega.sum()) * abs(grid.high * float(grid.step))
-            share = least * self.kappa_ * (scale**2 * square + 2.0 * scale * top)
+            share = least * (scale**2 * square + 2.0 * scale * top)
             error = self.answer_error * (abs(self.closed) + share)
-            return error / (2.0 * least * self.kappa_ * scale) + spare * top, scale
+            return error / (2.0 * least * scale) + spare * top, scale
 
         count_per = 1
         for p in range(self.d, 1, -1):
@@ -1096,10 +1472,10 @@ class _Gated:
 
             delta, s = self.within_range(packed, np.full(len(rows), first))
             held = in_format(s[:, None] * omega, self.dtype)
-            per = delta / (count * self.kappa_)
+            per = delta / weight
             u = gamma + ((held**2).sum(1) - per) / (2.0 * s)
             error = self.answer_error * (abs(self.closed) + np.abs(delta))
-            du = error / (2.0 * count * self.kappa_ * s) + spare * np.abs(u - gamma)
+            du = error / (2.0 * weight * s) + spare * np.abs(u - gamma)
             values, bounds, ok = decode(u, du, grid, outputs)
             self.labels[np.ix_(rows[ok], outputs)] = values[ok]
             self.label_bounds[np.ix_(rows[ok], outputs)] = bounds[ok]
@@ -1110,7 +1486,7 @@ class _Gated:
         """A rough ||a|| for the samples (indices into the windows): the mean of relu(r·a)
         over random rows r, the same for every sample (kept for the check)."""
         k = len(self.windows)
-        if not hasattr(self, "norm_rows"):
+        if self.norm_rows is None:
             depth = max(len(w.dirs) for w in self.windows)
             j = min(_NORM_ROWS, self.router.rows - 2 * depth)
             self.norm_rows = self.rng.normal(size=(j, self.n))
@@ -1321,6 +1697,7 @@ class _Gated:
         """Whether each recovered input projects into its windows, with the client's
         rounding of the rows and the inputs' error bounds."""
         ok = np.all(np.isfinite(inputs), axis=1)
+        assert self.norm_rows is not None
         # The norm query's value, predicted from the inputs read, must match what it was.
         # Its rows as the client rounds them; its own rounding of r·a is part of the slack.
         rows = in_format(self.norm_rows, self.dtype)
@@ -1356,7 +1733,10 @@ class _Gated:
         norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
         return ok & (np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300))
 
-    def read_twice(self, inputs: np.ndarray, errors: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def read_twice(
+        inputs: np.ndarray, errors: np.ndarray, labels: np.ndarray, ok: np.ndarray
+    ) -> np.ndarray:
         """Which of the samples read (M',) is a second reading of an earlier one: the same
         input within both error bounds, the same label, from another window."""
         from scipy.spatial import cKDTree
@@ -1371,11 +1751,13 @@ class _Gated:
             if twice[a] or twice[b]:
                 continue
             close = np.all(np.abs(inputs[a] - inputs[b]) <= errors[a] + errors[b])
-            if close and np.array_equal(self.labels[a], self.labels[b]):
+            if close and np.array_equal(labels[a], labels[b]):
                 twice[b] = True
         return twice
 
-    def run(self, closed: np.ndarray | None) -> GatedResult:
+    def start(self, closed: np.ndarray | None) -> None:
+        """The answers at w = 0 (asked unless given), their noise, the ceiling's room
+        and the chart's output scales."""
         if closed is None:
             closed = self.ask(np.zeros((_REPEATS, self.net.n_params)), "baseline")
         if np.std(closed) > 0:  # noisy: enough repeats to bound the noise, not guess it
@@ -1395,17 +1777,16 @@ class _Gated:
         self.scale_cap = 1.0
         if 4.0 * self.noise >= self.answer_error:
             self.scale_cap = float(_power_of_two(self.out_limit / self.count_output))
-        windows = self.chart(self.n_samples)
-        none = np.zeros((0, self.n)), np.zeros((0, self.d))
-        empty = GatedResult(*none, np.zeros(0), *none, 0.0)
-        if not windows:
-            empty.warnings = self.warnings
-            return empty
-        if not self.kappa_read:
-            self.kappa_ = self.kappa(windows)
-        self.windows = windows
-        self.count = np.array([round(w.share / self.unit) for w in windows], dtype=float)
-        count = self.count
+
+    def read(
+        self, windows: list[_Window], count: np.ndarray, weight: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels and inputs (K, n) of the isolated samples in ``windows``, whose
+        multiplicities are ``count`` and loss factors ``weight`` (K,), with their error
+        bounds and whether each passed its check (K,); a packed sample that fails is read
+        again unpacked, a noisy one again and averaged."""
+        self.windows, self.count, self.weight = windows, count, weight
+        self.norm_rows = None
         self.read_labels()
         inputs, errors = self.read_inputs()
         ok = self.confident(windows, inputs, errors)
@@ -1429,22 +1810,34 @@ class _Gated:
             times = np.clip(np.ceil(ratio**2) - 1.0, 1.0, _NOISE_READS)
             self.repeat(weak, times, inputs, errors)
             ok = self.confident(windows, inputs, errors)
+        return inputs, errors, ok
+
+    def result(
+        self,
+        inputs: np.ndarray,
+        errors: np.ndarray,
+        labels: np.ndarray,
+        label_bounds: np.ndarray,
+        count: np.ndarray,
+        ok: np.ndarray,
+    ) -> GatedResult:
+        """The samples that passed their check, each once."""
         failed = int((~ok).sum())
         if failed:
             self.warnings.append(f"{failed} samples failed their check and are left out")
-        twice = self.read_twice(inputs, errors, ok)
+        twice = self.read_twice(inputs, errors, labels, ok)
         if twice.any():
             self.warnings.append(
                 f"{int(twice.sum())} samples sat exactly on a cut (the client rounds their "
                 "projection onto it), so two windows held them: kept once"
             )
-        ok &= ~twice
+        ok = ok & ~twice
         return GatedResult(
             inputs[ok],
-            self.labels[ok],
+            labels[ok],
             count[ok],
             errors[ok],
-            self.label_bounds[ok],
+            label_bounds[ok],
             self.kappa_,
             kappa_error=self.answer_error,
             packed=self.packed[ok],
@@ -1453,6 +1846,181 @@ class _Gated:
             failed=failed,
             warnings=self.warnings,
         )
+
+    def nothing(self) -> GatedResult:
+        none = np.zeros((0, self.n)), np.zeros((0, self.d))
+        return GatedResult(*none, np.zeros(0), *none, 0.0, warnings=self.warnings)
+
+    def run(self, closed: np.ndarray | None) -> GatedResult:
+        self.start(closed)
+        if self.router.anchor is not None:
+            return self.run_homogeneous()
+        windows = self.chart(self.n_samples)
+        if not windows:
+            return self.nothing()
+        if not self.kappa_read:
+            self.kappa_ = self.kappa(windows)
+        count = np.array([round(w.share / self.unit) for w in windows], dtype=float)
+        inputs, errors, ok = self.read(windows, count, count * self.kappa_)
+        return self.result(inputs, errors, self.labels, self.label_bounds, count, ok)
+
+    def run_homogeneous(self) -> GatedResult:
+        """Bias-free: chart the samples with u0·a > 0 and, if there are any, those with
+        u0·a < 0 (anchor −u0) side by side, read them all together (:meth:`read_charted`),
+        and scale every sample back by t = sqrt(κ t² / κ), κ from the reduction and M
+        (known, or counted from the loss's shares)."""
+        top = self.top_window()
+        tops = [top] if top is not None else []
+        if top is None or self.far_side(top):
+            far = self.top_window(-1.0)
+            tops += [far] if far is not None else []
+        if not tops:
+            self.warnings.append(_NOTHING)
+            return self.nothing()
+        read = self.read_charted(self.chart_weighted(tops))
+        if read is None:
+            self.warnings.append(_NOTHING)
+            return self.nothing()
+        sides = np.array([w.side for w in read.windows])
+        m = sum(
+            self.samples(t, read.weight[sides == t.side], read.ok[sides == t.side]) for t in tops
+        )
+        if self.n_samples is not None and m < self.n_samples and read.ok.all():
+            self.warnings.append(
+                f"the loss's shares count {m} samples, the client has {self.n_samples}: "
+                "some lie too close to the anchor's plane (u0·a near 0) to share enough of "
+                "the loss to chart, or some windows hold copies of one sample, which a "
+                "bias-free network cannot tell from one sample scaled up (k copies of "
+                "(a, b) lose as (√k a, √k b) does)"
+            )
+        # Counted from the shares, M misses what no share showed: on data of both signs,
+        # samples near the anchor's plane (u0·a near 0) can share too little to show.
+        counted = len(tops) == 1 and m == int(read.ok.sum())
+        m_known = self.n_samples is not None or self.reduction != "mean" or counted
+        pinned = self.reduction_known and m_known
+        if self.reduction_known and not m_known:
+            self.warnings.append(
+                "M is not known and some samples may not have been read (missed, or near "
+                "the anchor's plane): the inputs and labels share one unknown factor "
+                "(scale_known is False)"
+            )
+        kappa = reduction_scale(self.reduction, self.n_samples or m, self.d)
+        t = np.sqrt(read.weight / kappa)[:, None]
+        half = 0.5 * read.relative[:, None]
+        errors = t * (read.errors + half * np.abs(read.inputs))
+        label_bounds = t * (read.label_bounds + half * np.abs(read.labels))
+        # Back from the anchor's units on either side: a = t â, t = ±u0·a > 0.
+        self.kappa_, self.packed = kappa, np.zeros(len(read.ok))
+        result = self.result(
+            t * read.inputs, errors, t * read.labels, label_bounds, np.ones(len(read.ok)), read.ok
+        )
+        result.reduction, result.scale_known = self.reduction, pinned
+        return result
+
+    def read_charted(self, leaves: list[_Window]) -> _Reading | None:
+        """Bias-free: read the charted windows in the anchor's units (â = a / t,
+        b̂ = b / t, each window's factor κ t²), chart again those found to hold two
+        samples, and read those again; None when none holds any share."""
+        kept: list[_Reading] = []
+        for attempt in range(_RECHARTS + 1):
+            reading = self.read_weighted(leaves)
+            if reading is None:
+                break
+            shared = reading.shared & ~reading.ok
+            if attempt == _RECHARTS or not shared.any():
+                kept.append(reading)
+                break
+            kept.append(reading.subset(~shared))
+            twice = [w for w, again in zip(reading.windows, shared, strict=True) if again]
+            leaves = self.chart_weighted([self.afresh(w) for w in twice], "chart again")
+        return _Reading.joined(kept) if kept else None
+
+    def read_weighted(self, leaves: list[_Window]) -> _Reading | None:
+        """Bias-free: read the windows that hold a share when asked afresh, in the
+        anchor's units; None if none holds any."""
+        if not leaves:
+            return None
+        weight, weight_error = self.sample_weights(leaves)
+        # Asked afresh, a window's share may show it held nothing (noisy answers).
+        held = weight > 2.0 * weight_error
+        leaves = [w for w, h in zip(leaves, held, strict=True) if h]
+        weight, weight_error = weight[held], weight_error[held]
+        if not leaves:
+            return None
+        # One sample's factor and share, where the readouts size their outputs by them:
+        # the smallest found.
+        self.kappa_ = float(weight.min())
+        self.unit = min(w.share for w in leaves)
+        inputs, errors, ok = self.read(leaves, np.ones(len(leaves)), weight)
+        single = self.anchored(inputs, errors)
+        single &= self.alone(leaves, inputs, errors, weight, weight_error)
+        norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
+        ok &= single & (np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300))
+        finite = np.all(np.isfinite(inputs), axis=1)
+        return _Reading(
+            leaves,
+            inputs,
+            errors,
+            self.labels,
+            self.label_bounds,
+            weight,
+            weight_error / weight,
+            ok,
+            shared=finite & ~single,
+        )
+
+    def samples(self, top: _Window, weight: np.ndarray, ok: np.ndarray) -> int:
+        """Bias-free, M unknown: the samples read, times the whole loss's factor Σ κ t²
+        (the first window's share) over theirs: every sample when none was missed, and
+        the missed ones counted at the read ones' mean factor."""
+        found = int(ok.sum())
+        if not found:
+            return max(len(ok), 1)
+        total = top.share / float(self.pair_share(1.0))
+        m = max(found, round(found * total / float(weight[ok].sum())))
+        if m > found:
+            self.warnings.append(
+                f"{m - found} samples were not read; M = {m} is estimated from the loss's "
+                "share of every sample, which sets the scale the reduction gives"
+            )
+        return m
+
+    def afresh(self, w: _Window) -> _Window:
+        """A window whose reading failed, to be charted again: along a new direction
+        inside it where there is room (two samples that one direction could not part
+        are far apart on most others), else on along its own."""
+        if not self.room(w):
+            w.blur, w.stable = 0.0, 0
+            return w
+        deeper = self.new_direction(w)
+        span = self.ranges[deeper]
+        return w.deeper(deeper, -span, span)
+
+    def far_side(self, top: _Window) -> bool:
+        """Bias-free: whether samples lie where the anchor reads nothing (u0·a < 0): the
+        share of a window a million times wider than ``top`` along its direction, with
+        the anchor −u0, in one query pair."""
+        index, span = len(self.dirs), 1e6 * self.ranges[top.dirs[0]]
+        self.dirs.append(self.dirs[top.dirs[0]])
+        self.ranges.append(span)
+        try:
+            wide = _Window([index], [-span], [span], scale=self.first_scale, side=-1.0)
+            share, error = self.shares([wide], "range")[:, 0]
+        finally:
+            del self.dirs[index:], self.ranges[index:]
+        return bool(share > error)
+
+    def anchored(self, inputs: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Bias-free: whether each input read (in the anchor's units) has u0·â = 1, as
+        a = t â must. A window that held two samples reads a blend whose squared
+        readouts are root-mean-squares of theirs, off that plane."""
+        assert self.router.anchor is not None
+        sides = np.array([w.side for w in self.windows])
+        anchor = sides[:, None] * in_format(self.router.anchor, self.dtype)
+        a = np.nan_to_num(inputs)
+        slack = 4.0 * (np.abs(errors) * np.abs(anchor)).sum(1)
+        slack += 32.0 * self.roundoff * (np.abs(a) * np.abs(anchor)).sum(1)
+        return np.abs((a * anchor).sum(1) - 1.0) <= slack
 
 
 def gated_read(
@@ -1467,6 +2035,7 @@ def gated_read(
     closed: np.ndarray | None = None,
     ceiling: float | None = None,
     pack: bool = True,
+    reduction: str | None = None,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -1478,6 +2047,8 @@ def gated_read(
     value the client clips its loss at, if it does. Answers past the format's range
     (``inf``) or at the ceiling are asked again with smaller outputs. With ``pack``, the
     coordinates of quantized data are read several to an answer once the first samples
-    show their grid.
+    show their grid. Without biases (squared loss only) the inputs and labels come back
+    in the scale ``reduction`` gives them ("mean" when None: the answers cannot tell).
     """
-    return _Gated(ask, net, loss, dtype, rng, n_samples, digits, ceiling, pack).run(closed)
+    gated = _Gated(ask, net, loss, dtype, rng, n_samples, digits, ceiling, pack, reduction)
+    return gated.run(closed)
