@@ -874,21 +874,9 @@ class _Gated:
         cut along its direction is charted along a new direction inside it instead). A
         split whose halves do not count whole samples ran through one: it is undone,
         and the window cut elsewhere next time."""
-        cuts = [self.cut(w) for w in windows]
-        wide = [w for w, cut in zip(windows, cuts, strict=True) if cut is not None]
-        children = []
-        for w, cut in zip(windows, cuts, strict=True):
-            if cut is None:
-                deeper = self.new_direction(w)
-                span = self.ranges[deeper]
-                children.append(w.deeper(deeper, -span, span))
+        children, wide, lefts, rights = self.halves(windows, [self.cut(w) for w in windows])
         if not wide:
             return children
-        lefts, rights = [], []
-        for w, cut in zip(windows, cuts, strict=True):
-            if cut is not None:
-                lefts.append(w.narrowed(w.lo[-1], cut, self.scale_cap))
-                rights.append(w.narrowed(cut, w.hi[-1], self.scale_cap))
         # A right half is the parent's share minus the left's, unless the parent's own
         # error would then blur a count, or a sample may sit exactly on the cut (then it
         # is in both halves): then it is asked too, and the halves must add up.
@@ -923,6 +911,23 @@ class _Gated:
                 if child.share > max(child.error, 0.25 * self.unit if self.confirmed else 0.0):
                     children.append(child)
         return children
+
+    def halves(
+        self, windows: list[_Window], cuts: list[float | None]
+    ) -> tuple[list[_Window], list[_Window], list[_Window], list[_Window]]:
+        """The windows that cannot be cut, each along a new direction inside it, and for
+        the others (the parents) their left and right parts at their cuts."""
+        children, wide, lefts, rights = [], [], [], []
+        for w, cut in zip(windows, cuts, strict=True):
+            if cut is None:
+                deeper = self.new_direction(w)
+                span = self.ranges[deeper]
+                children.append(w.deeper(deeper, -span, span))
+            else:
+                wide.append(w)
+                lefts.append(w.narrowed(w.lo[-1], cut, self.scale_cap))
+                rights.append(w.narrowed(cut, w.hi[-1], self.scale_cap))
+        return children, wide, lefts, rights
 
     def smaller_unit(self, *windows: _Window) -> bool:
         """Whether the windows' shares are whole numbers of a smaller unit, the smallest
@@ -1093,16 +1098,7 @@ class _Gated:
         nothing. The right part is the parent's share minus the left's, or asked where
         that would blur it or a sample may sit on the cut; then the parts must add up to
         the parent, or the cut ran through a sample and the window is cut elsewhere."""
-        children, wide, lefts, rights = [], [], [], []
-        for w, cut in zip(windows, cuts, strict=True):
-            if cut is None:
-                deeper = self.new_direction(w)
-                span = self.ranges[deeper]
-                children.append(w.deeper(deeper, -span, span))
-            else:
-                wide.append(w)
-                lefts.append(w.narrowed(w.lo[-1], cut, self.scale_cap))
-                rights.append(w.narrowed(cut, w.hi[-1], self.scale_cap))
+        children, wide, lefts, rights = self.halves(windows, cuts)
         coarse = [
             r
             for p, r in zip(wide, rights, strict=True)
