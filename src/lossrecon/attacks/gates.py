@@ -1137,9 +1137,7 @@ class _Gated:
         times; a few are asked twice, and must agree (a loss that is no function of the
         weights is named, never read)."""
         for w in windows:
-            ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / max(w.share, 1e-300)
-            scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
-            w.scale = float(_power_of_two(min(scale, self.out_limit / self.count_output)))
+            w.scale = self.dominant_scale(max(w.share, 1e-300))
         few = windows[:_KAPPA_WINDOWS]
         share, error = self.shares(windows + few, "weights")
         k, j = len(windows), len(few)
@@ -1213,16 +1211,21 @@ class _Gated:
         singles = [w for w in windows if round(w.share / self.unit) == 1][:_KAPPA_WINDOWS]
         if not singles:
             return self.unit / float(self.pair_share(1.0))
-        # Outputs scaled so that the sample's share outweighs the rest of the loss
-        # _DOMINANCE times: κ then carries the format's roundoff, not the closed loss's.
-        ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / self.unit
-        scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
-        scale = float(_power_of_two(min(scale, self.out_limit / self.count_output)))
+        # κ then carries the format's roundoff, not the closed loss's.
+        scale = self.dominant_scale(self.unit)
         first, first_error = self.shares(singles, "kappa", scale)
         again, again_error = self.shares(singles, "kappa", scale)
         self.check_consistent(first, again, 4.0 * (first_error + again_error))
         unit = float(np.median(first))
         return unit / float(self.pair_share(1.0))
+
+    def dominant_scale(self, share: float) -> float:
+        """The count pair's output scale (a power of two, within the format's range) at
+        which a window of ``share`` (at scale 1) outweighs the rest of the loss
+        _DOMINANCE times."""
+        ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / share
+        scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
+        return float(_power_of_two(min(scale, self.out_limit / self.count_output)))
 
     @staticmethod
     def check_consistent(first: np.ndarray, again: np.ndarray, tolerance: np.ndarray) -> None:
