@@ -68,7 +68,7 @@ shares.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -95,7 +95,7 @@ _LEVELS = 100  # chart levels at most
 _CHART_BUDGET = 40  # splits per window found, at most, before the chart gives up
 _COUNT_TOL = 0.25  # a count this far from an integer means a boundary cut a sample
 _SPACING = 64.0  # logit gap between classes (e^-64 is below every format's resolution)
-_DOMINANCE = 1e4  # the isolated sample's share over everything else, in reading queries
+_DOMINANCE = 1e4  # the isolated sample's share over everything else, in reading queries, at least
 _NORM_ROWS = 30  # random rows at most in a norm query
 _DERIVED = 0.05  # a derived share may be off by this share of one sample's, no more
 _REPEATS = 8  # answers at w = 0 that measure the noise of the answers
@@ -300,20 +300,23 @@ class GatedResult:
 
 @dataclass
 class _Reading:
-    """Bias-free: what one pass read of K windows, in the anchor's units: inputs and
-    their bounds (K, n), labels and theirs (K, d), each window's factor κ t² and its
-    relative error (K,), whether each passed every check (K,), and whether its check
-    showed it held more than one sample (K,: charted again)."""
+    """What one pass read of K windows (bias-free: in the anchor's units): inputs and
+    their bounds (K, n), labels and theirs (K, d), each window's multiplicity, its loss
+    factor (c κ; bias-free κ t²) and the factor's relative error (K,), whether each
+    passed every check (K,), whether its check showed it held more than one sample (K,:
+    bias-free, charted again), and the share of its coordinates read packed (K,)."""
 
     windows: list[_Window]
     inputs: np.ndarray
     errors: np.ndarray
     labels: np.ndarray
     label_bounds: np.ndarray
+    count: np.ndarray
     weight: np.ndarray
     relative: np.ndarray
     ok: np.ndarray
     shared: np.ndarray
+    packed: np.ndarray
 
     def subset(self, keep: np.ndarray) -> _Reading:
         arrays = (getattr(self, f) for f in _READ_ARRAYS)
@@ -327,7 +330,18 @@ class _Reading:
         return _Reading(windows, *arrays)
 
 
-_READ_ARRAYS = ("inputs", "errors", "labels", "label_bounds", "weight", "relative", "ok", "shared")
+_READ_ARRAYS = (
+    "inputs",
+    "errors",
+    "labels",
+    "label_bounds",
+    "count",
+    "weight",
+    "relative",
+    "ok",
+    "shared",
+    "packed",
+)
 
 
 class _Gated:
@@ -396,6 +410,11 @@ class _Gated:
         self.digits = digits
         self.decimal = 0.0 if digits is None else 0.5 * 10.0 ** (1 - digits)
         self.answer_roundoff = max(self.roundoff, self.decimal)
+        # A reading query's isolated share outweighs the rest of the loss so far that
+        # the rest, summed in the client's format, falls below the share's last bit:
+        # adding it then rounds to nothing instead of to a bit of the share at each step
+        # of the client's summation (the error grew with M before: 6e-7 at M = 500).
+        self.dominance = max(_DOMINANCE, 16.0 / self.roundoff)
         self.rng = rng
         self.n, self.d = net.n_inputs, net.n_outputs
         self.dirs: list[np.ndarray] = []
@@ -777,10 +796,15 @@ class _Gated:
         if top is None:
             self.warnings.append(_NOTHING)
             return []
-        known = n_samples is not None
         if n_samples is not None:
             self.unit = top.share / n_samples
-        leaves = [top]
+        return self.refine([top], known=n_samples is not None)
+
+    def refine(self, leaves: list[_Window], known: bool) -> list[_Window]:
+        """Split ``leaves`` level by level, all windows of a level in one batch, until
+        each holds one sample or duplicates (``known``: one sample's share is known)."""
+        if not leaves:
+            return []
         spent = 0
         for _ in range(_LEVELS):
             # One sample's share: the smallest share known to a tenth of itself.
@@ -1133,9 +1157,9 @@ class _Gated:
 
     def sample_weights(self, windows: list[_Window]) -> tuple[np.ndarray, np.ndarray]:
         """Bias-free: each window's factor κ t² (K,) and its error, asked afresh at
-        outputs that make the window's share outweigh the rest of the loss _DOMINANCE
-        times; a few are asked twice, and must agree (a loss that is no function of the
-        weights is named, never read)."""
+        outputs that make the window's share outweigh the rest of the loss
+        :attr:`dominance` times; a few are asked twice, and must agree (a loss that is no
+        function of the weights is named, never read)."""
         for w in windows:
             w.scale = self.dominant_scale(max(w.share, 1e-300))
         few = windows[:_KAPPA_WINDOWS]
@@ -1222,8 +1246,8 @@ class _Gated:
     def dominant_scale(self, share: float) -> float:
         """The count pair's output scale (a power of two, within the format's range) at
         which a window of ``share`` (at scale 1) outweighs the rest of the loss
-        _DOMINANCE times."""
-        ratio = _DOMINANCE * max(abs(self.closed), 1e-300) / share
+        :attr:`dominance` times."""
+        ratio = self.dominance * max(abs(self.closed), 1e-300) / share
         scale = max(1.0, np.sqrt(ratio) if self.loss == "squared" else ratio)
         return float(_power_of_two(min(scale, self.out_limit / self.count_output)))
 
@@ -1278,10 +1302,10 @@ class _Gated:
         label = None
         if self.loss == "squared":
             label = self.labels[pick, 0]
-            s = np.sqrt(_DOMINANCE * max(self.closed, self.unit) / weight)
-            s = np.maximum(s, _DOMINANCE * (1.0 + np.abs(label))) / u_scale
+            s = np.sqrt(self.dominance * max(self.closed, self.unit) / weight)
+            s = np.maximum(s, self.dominance * (1.0 + np.abs(label))) / u_scale
         else:
-            s = _DOMINANCE * max(self.closed / self.kappa_, 1.0) / count / u_scale
+            s = self.dominance * max(self.closed / self.kappa_, 1.0) / count / u_scale
         largest = 4.0 * np.asarray(u_scale) if u_max is None else np.asarray(u_max)
         s = np.minimum(s, self.out_limit / largest)
         # Under a ceiling, the share may fill half the room between the loss and it.
@@ -1331,10 +1355,10 @@ class _Gated:
         (float16; a clipped loss)."""
         room = self.headroom / (2.0 * self.kappa_)
         if self.loss == "squared":
-            wanted = max(np.sqrt(_DOMINANCE * abs(self.closed) / self.kappa_), _DOMINANCE)
+            wanted = max(np.sqrt(self.dominance * abs(self.closed) / self.kappa_), self.dominance)
             limit = min(self.out_limit, np.sqrt(room))
         else:
-            wanted = _DOMINANCE * max(abs(self.closed) / self.kappa_, 1.0)
+            wanted = self.dominance * max(abs(self.closed) / self.kappa_, 1.0)
             limit = min(self.out_limit, room)
         return bool(wanted * (1.0 + 1.0 / _LEAST_SHARE) > limit)
 
@@ -1528,10 +1552,11 @@ class _Gated:
         errors = np.zeros((k, self.n))
 
         def bounds(upto: int, rows: np.ndarray) -> tuple[float, float]:
-            """(share, top) from the coordinates of ``rows`` read so far."""
-            if not upto:
-                return min(1.0, 4.0 / np.sqrt(self.n)), 1.0
+            """(share, top) from the coordinates of ``rows`` read so far (the first's
+            while none was read, or none could be)."""
             seen = inputs[rows, :upto] / scale[rows, None]
+            if not np.isfinite(seen).any():
+                return min(1.0, 4.0 / np.sqrt(self.n)), 1.0
             top = min(1.0, max(1.2 * np.nanmax(seen), _LEAST_SHARE))
             least = top / 8.0 if squeezed else _LEAST_SHARE
             return min(1.0, max(-1.2 * np.nanmin(seen), least)), top
@@ -1733,11 +1758,11 @@ class _Gated:
         return ok & (np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300))
 
     @staticmethod
-    def read_twice(
-        inputs: np.ndarray, errors: np.ndarray, labels: np.ndarray, ok: np.ndarray
-    ) -> np.ndarray:
+    def read_twice(reading: _Reading) -> np.ndarray:
         """Which of the samples read (M',) is a second reading of an earlier one: the same
-        input within both error bounds, the same label, from another window."""
+        input and label within both error bounds, from another window."""
+        inputs, errors, ok = reading.inputs, reading.errors, reading.ok
+        labels, label_bounds = reading.labels, reading.label_bounds
         from scipy.spatial import cKDTree
 
         twice = np.zeros(len(inputs), dtype=bool)
@@ -1750,7 +1775,8 @@ class _Gated:
             if twice[a] or twice[b]:
                 continue
             close = np.all(np.abs(inputs[a] - inputs[b]) <= errors[a] + errors[b])
-            if close and np.array_equal(labels[a], labels[b]):
+            same = np.abs(labels[a] - labels[b]) <= label_bounds[a] + label_bounds[b]
+            if close and np.all(same):
                 twice[b] = True
         return twice
 
@@ -1777,9 +1803,7 @@ class _Gated:
         if 4.0 * self.noise >= self.answer_error:
             self.scale_cap = float(_power_of_two(self.out_limit / self.count_output))
 
-    def read(
-        self, windows: list[_Window], count: np.ndarray, weight: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def read(self, windows: list[_Window], count: np.ndarray, weight: np.ndarray) -> _Reading:
         """Labels and inputs (K, n) of the isolated samples in ``windows``, whose
         multiplicities are ``count`` and loss factors ``weight`` (K,), with their error
         bounds and whether each passed its check (K,); a packed sample that fails is read
@@ -1809,22 +1833,92 @@ class _Gated:
             times = np.clip(np.ceil(ratio**2) - 1.0, 1.0, _NOISE_READS)
             self.repeat(weak, times, inputs, errors)
             ok = self.confident(windows, inputs, errors)
-        return inputs, errors, ok
+        k = len(windows)
+        return _Reading(
+            windows,
+            inputs,
+            errors,
+            self.labels,
+            self.label_bounds,
+            count,
+            weight,
+            np.zeros(k),
+            ok,
+            np.zeros(k, dtype=bool),
+            self.packed,
+        )
 
-    def result(
-        self,
-        inputs: np.ndarray,
-        errors: np.ndarray,
-        labels: np.ndarray,
-        label_bounds: np.ndarray,
-        count: np.ndarray,
-        ok: np.ndarray,
-    ) -> GatedResult:
+    def rescued(self, reading: _Reading) -> _Reading:
+        """``reading`` with the windows that failed their check read again (biased).
+
+        Each is counted afresh beside its variants, one edge at a time moved a quarter
+        of the window inward. A window whose fresh count is another whole number held
+        other samples than charted (a sample on a cut fell in both parts, and the part
+        whose share was derived missed it): it is charted again and its windows read. A
+        sample whose projection lies within the client's rounding of a cut leaks into the
+        window beside it a share too small to count, and blends its reading: a variant
+        whose share is the window's (the quarter it left out held no sample) is read, and
+        the first that passes replaces the failure."""
+        failed = np.flatnonzero(~reading.ok)
+        originals = [replace(reading.windows[i]) for i in failed]
+        variants: list[_Window] = []
+        owners: list[int] = []
+        for k, w in enumerate(originals):
+            for j, direction in enumerate(w.dirs):
+                span = self.ranges[direction]
+                step = 0.25 * (w.hi[j] - w.lo[j])
+                for lo, hi in ((w.lo[j] + step, w.hi[j]), (w.lo[j], w.hi[j] - step)):
+                    lo, hi = (float(in_format(x / span, self.dtype)) * span for x in (lo, hi))
+                    moved_lo, moved_hi = list(w.lo), list(w.hi)
+                    moved_lo[j], moved_hi[j] = lo, hi
+                    variants.append(replace(w, lo=moved_lo, hi=moved_hi))
+                    owners.append(k)
+        share, error = self.shares(originals + variants, "re-read")
+        for w, fresh, err in zip(originals, share, error, strict=False):
+            w.share, w.error = float(fresh), float(err)
+        recount = np.array([round(w.share / self.unit) for w in originals], dtype=float)
+        whole = np.array([self.whole(w) for w in originals], dtype=bool)
+        miscounted = (recount != reading.count[failed]) & (recount >= 1) & whole
+        own = np.array(owners, dtype=int)
+        tolerance = np.maximum(3.0 * (error[len(failed) :] + error[own]), 0.1 * self.unit)
+        holds = ~miscounted[own] & (np.abs(share[len(failed) :] - share[own]) <= tolerance)
+        kept = [v for v, h in zip(variants, holds, strict=True) if h]
+        leaves = self.refine([w for w, m in zip(originals, miscounted, strict=True) if m], True)
+        if not kept and not leaves:
+            return reading
+        chosen = failed[own[holds]]
+        count = np.concatenate(
+            [reading.count[chosen], [round(w.share / self.unit) for w in leaves]]
+        )
+        weight = np.concatenate([reading.weight[chosen], count[len(kept) :] * self.kappa_])
+        # A few windows, one coordinate a query: the grids the whole reading found stay.
+        grids, pack = (self.grid, self.label_grid), self.pack
+        self.pack = False
+        again = self.read(kept + leaves, count, weight)
+        (self.grid, self.label_grid), self.pack = grids, pack
+        # Each failure's first variant that passes, and every window charted again.
+        taken = np.zeros(len(again.ok), dtype=bool)
+        taken[len(kept) :] = True
+        replaced = np.zeros(len(reading.ok), dtype=bool)
+        replaced[failed[miscounted]] = True
+        for v in np.flatnonzero(again.ok[: len(kept)]):
+            if not replaced[chosen[v]]:
+                taken[v] = replaced[chosen[v]] = True
+        mended = int(again.ok[taken].sum())
+        if mended:
+            self.warnings.append(
+                f"{mended} samples passed their check when read again, an edge of their "
+                "window moved inward or the window charted again (a sample on a cut)"
+            )
+        return _Reading.joined([reading.subset(~replaced), again.subset(taken)])
+
+    def result(self, reading: _Reading) -> GatedResult:
         """The samples that passed their check, each once."""
+        inputs, errors, labels, ok = reading.inputs, reading.errors, reading.labels, reading.ok
         failed = int((~ok).sum())
         if failed:
             self.warnings.append(f"{failed} samples failed their check and are left out")
-        twice = self.read_twice(inputs, errors, labels, ok)
+        twice = self.read_twice(reading)
         if twice.any():
             self.warnings.append(
                 f"{int(twice.sum())} samples sat exactly on a cut (the client rounds their "
@@ -1834,12 +1928,12 @@ class _Gated:
         return GatedResult(
             inputs[ok],
             labels[ok],
-            count[ok],
+            reading.count[ok],
             errors[ok],
-            label_bounds[ok],
+            reading.label_bounds[ok],
             self.kappa_,
             kappa_error=self.answer_error,
-            packed=self.packed[ok],
+            packed=reading.packed[ok],
             grid=self.grid,
             label_grid=self.label_grid,
             failed=failed,
@@ -1860,8 +1954,8 @@ class _Gated:
         if not self.kappa_read:
             self.kappa_ = self.kappa(windows)
         count = np.array([round(w.share / self.unit) for w in windows], dtype=float)
-        inputs, errors, ok = self.read(windows, count, count * self.kappa_)
-        return self.result(inputs, errors, self.labels, self.label_bounds, count, ok)
+        reading = self.read(windows, count, count * self.kappa_)
+        return self.result(reading if reading.ok.all() else self.rescued(reading))
 
     def run_homogeneous(self) -> GatedResult:
         """Bias-free: chart the samples with u0·a > 0 and, if there are any, those with
@@ -1909,10 +2003,15 @@ class _Gated:
         errors = t * (read.errors + half * np.abs(read.inputs))
         label_bounds = t * (read.label_bounds + half * np.abs(read.labels))
         # Back from the anchor's units on either side: a = t â, t = ±u0·a > 0.
-        self.kappa_, self.packed = kappa, np.zeros(len(read.ok))
-        result = self.result(
-            t * read.inputs, errors, t * read.labels, label_bounds, np.ones(len(read.ok)), read.ok
+        self.kappa_ = kappa
+        scaled = replace(
+            read,
+            inputs=t * read.inputs,
+            errors=errors,
+            labels=t * read.labels,
+            label_bounds=label_bounds,
         )
+        result = self.result(scaled)
         result.reduction, result.scale_known = self.reduction, pinned
         return result
 
@@ -1950,21 +2049,17 @@ class _Gated:
         # the smallest found.
         self.kappa_ = float(weight.min())
         self.unit = min(w.share for w in leaves)
-        inputs, errors, ok = self.read(leaves, np.ones(len(leaves)), weight)
+        reading = self.read(leaves, np.ones(len(leaves)), weight)
+        inputs, errors = reading.inputs, reading.errors
         single = self.anchored(inputs, errors)
         single &= self.alone(leaves, inputs, errors, weight, weight_error)
         norm = np.linalg.norm(np.nan_to_num(inputs), axis=1)
-        ok &= single & (np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300))
+        bounded = np.linalg.norm(errors, axis=1) <= _CONFIDENT * np.maximum(norm, 1e-300)
         finite = np.all(np.isfinite(inputs), axis=1)
-        return _Reading(
-            leaves,
-            inputs,
-            errors,
-            self.labels,
-            self.label_bounds,
-            weight,
-            weight_error / weight,
-            ok,
+        return replace(
+            reading,
+            relative=weight_error / weight,
+            ok=reading.ok & single & bounded,
             shared=finite & ~single,
         )
 
