@@ -11,7 +11,7 @@ import sympy
 import lossrecon as lr
 from lossrecon import symbolic
 from lossrecon.activations import Activation, Boundary, array_namespace, make_activation
-from lossrecon.attacks.routing import Router
+from lossrecon.attacks.chosen.hat.router import Router
 from lossrecon.errors import ConfigurationError
 
 

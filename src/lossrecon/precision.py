@@ -8,12 +8,15 @@ arithmetic, and set its resolution and error bounds from it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = [
     "ACCUMULATION",
     "LARGEST",
     "ROUNDOFF",
+    "AnswerModel",
     "answer_resolution",
     "decimal_digits",
     "detect_dtype",
@@ -74,6 +77,47 @@ def detect_dtype(values: np.ndarray) -> str:
         if representable(values, dtype):
             return dtype
     return "float64"
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """What one answer of a client can be off by: the rounding of the format it computes
+    in (``dtype``), of the decimal ``digits`` it reports (None: not rounded), and its
+    measured relative ``noise`` (a standard deviation, relative to the loss)."""
+
+    dtype: str
+    digits: int | None = None
+    noise: float = 0.0
+
+    @property
+    def decimal(self) -> float:
+        """Half a unit in the last reported digit, relative (0 when not rounded)."""
+        return 0.0 if self.digits is None else 0.5 * 10.0 ** (1 - self.digits)
+
+    @property
+    def rounding(self) -> float:
+        """A bound on an answer's rounding relative to the loss: 16 unit roundoffs of the
+        format it accumulates in (a sum of many terms), one of the format it is returned
+        in (two roundings to nearest, of each sample's loss and of their sum), 2 units in
+        its last decimal digit."""
+        wobble = ROUNDOFF[ACCUMULATION[self.dtype]]
+        return max(16.0 * wobble, ROUNDOFF[self.dtype], 2.0 * self.decimal)
+
+    @property
+    def error(self) -> float:
+        """A bound on an answer's error relative to the loss: its rounding, or 4
+        standard deviations of its noise."""
+        return max(self.rounding, 4.0 * self.noise)
+
+    @property
+    def noisy(self) -> bool:
+        """Whether the noise, not the rounding, bounds the answers."""
+        return 4.0 * self.noise >= self.error
+
+    @property
+    def resolution(self) -> float:
+        """The relative difference between two answers that still says nothing."""
+        return answer_resolution(self.dtype, self.digits, self.noise)
 
 
 def answer_resolution(dtype: str, digits: int | None, noise: float) -> float:

@@ -2,7 +2,7 @@
 :class:`~lossrecon.Reconstruction`. None of them sees ground truth."""
 
 from lossrecon.attacks.blind import blind
-from lossrecon.attacks.chosen_weights import chosen_weights
+from lossrecon.attacks.chosen import chosen_weights
 from lossrecon.attacks.loss_matching import loss_matching
 
 __all__ = ["blind", "chosen_weights", "loss_matching"]

@@ -45,6 +45,7 @@ from lossrecon.geometry import (
     normal_accuracy,
     read_line,
 )
+from lossrecon.geometry.line_reader import CHART_SPAN
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle import protocol
 from lossrecon.oracle.counting import CountingOracle
@@ -56,7 +57,6 @@ _ARCH_SPAN = 10.0  # architecture lines cover t in ±_ARCH_SPAN RMS weights
 _WINDOW = 16  # kinks per architecture line whose full normals are measured
 _FIRST_TRIES = 32  # leading coordinates tried for a first line with kinks
 _EXTRA_LINES = 8  # random coordinates read while several layouts fit
-_SPAN = 1.25  # row charts: lines read on [-_SPAN, _SPAN]; a sample is taken where |t| <= 1
 _SAME = 1e-9  # directions with 1 - |cos| below this (or their own accuracy) are one sample
 _USABLE = 1e-4  # normals less accurate than this (relative) are not used
 _AT_ZERO = 1e-6  # |pre-activation| relative to |row| |input| that counts as zero
@@ -278,9 +278,9 @@ class _Attack:
             base[cols] = norm * start
             direction = np.zeros(self.n_params)
             direction[cols] = norm * step
-            reading = self.read(base, direction, _SPAN)
+            reading = self.read(base, direction, CHART_SPAN)
             d2 = {k.t: k.d2 for k in reading.kinks}
-            for kinks, lo, hi in reading.segments(-_SPAN, _SPAN):
+            for kinks, lo, hi in reading.segments(-CHART_SPAN, CHART_SPAN):
                 jumps, errors = gradient_jumps(self.evaluate, base, direction, kinks, lo, hi, cols)
                 for t, jump, error in zip(kinks, jumps, errors, strict=True):
                     if abs(t) <= 1.0 and not np.isnan(jump).any():

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lossrecon.attacks.chosen_weights import chosen_weights
+from lossrecon.attacks.chosen import chosen_weights
 from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
 from lossrecon.audit.flower_app import FlowerApp, InProcessClient
 from lossrecon.audit.journals import ClientJournals

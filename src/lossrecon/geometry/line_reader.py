@@ -18,7 +18,12 @@ import numpy as np
 
 from lossrecon.errors import ConfigurationError
 
-__all__ = ["Kink", "LineReading", "read_line"]
+__all__ = ["CHART_SPAN", "Kink", "LineReading", "read_line"]
+
+# A chart is two lines through the plane of P and Q, P + tQ and Q + tP: every sample's
+# hyperplane meets one of them with |t| <= 1. Each is read on [-CHART_SPAN, CHART_SPAN],
+# a margin beyond, so that a kink at |t| near 1 has quadratic pieces on both sides.
+CHART_SPAN = 1.25
 
 # A gap's two quadratics are fitted on at most this many points beyond the run's edge
 # point: a weak kink hidden far inside a long run must not bend the fit at the gap.

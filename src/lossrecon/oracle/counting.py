@@ -38,6 +38,7 @@ class CountingOracle(OracleWrapper):
         self.overflow = overflow
         self.queries = 0
         self.batches = 0
+        self.by_phase: dict[str, int] = {}
 
     @property
     def remaining(self) -> int | None:
@@ -67,6 +68,13 @@ class CountingOracle(OracleWrapper):
         self.queries += k
         self.batches += 1
         return self._checked(answer, k, batch)
+
+    def ask(self, W: np.ndarray, phase: str) -> np.ndarray:
+        """Evaluate a (K, N) batch as :meth:`__call__` does, counted under ``phase`` in
+        :attr:`by_phase` (the queries an attack spent on each of its steps)."""
+        answers = self(W)
+        self.by_phase[phase] = self.by_phase.get(phase, 0) + len(answers)
+        return answers
 
     def _checked(self, answer: object, k: int, batch: int) -> np.ndarray:
         where = f"query batch {batch} ({k} rows)"

@@ -34,6 +34,7 @@ __all__ = [
     "OracleWrapper",
     "Reduction",
     "convention_of",
+    "reduction_named",
     "reduction_of",
     "reduction_scale",
     "require_squared_loss",
@@ -209,16 +210,35 @@ def reduction_of(oracle: object, override: str | None = None) -> str:
     return reduction
 
 
-def reduction_scale(reduction: str, n_samples: int, n_outputs: int) -> float:
-    """Factor c with loss = c * sum_i ||b_i - F(a_i)||^2 under a reduction.
+def reduction_scale(
+    reduction: str, n_samples: float, n_outputs: int, loss: str = "squared"
+) -> float:
+    """Factor c with loss = c * sum_i ||b_i - F(a_i)||^2 under a reduction (cross-entropy:
+    loss = c * sum_i CE_i).
 
     "half_sum" is the paper's 1/2, "sum" is ``MSELoss(reduction="sum")`` and "mean" is
-    ``MSELoss(reduction="mean")``, which divides by the number of entries M * d_out.
+    ``MSELoss(reduction="mean")``, which divides by the number of entries M * d_out;
+    ``CrossEntropyLoss``'s "mean" divides by M.
     """
     if reduction == "half_sum":
         return 0.5
     if reduction == "sum":
         return 1.0
     if reduction == "mean":
-        return 1.0 / (n_samples * n_outputs)
+        return 1.0 / (n_samples * (1 if loss == "cross_entropy" else n_outputs))
     raise ConfigurationError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+
+
+def reduction_named(
+    loss: str, kappa: float, n_samples: float, n_outputs: int, error: float
+) -> str | None:
+    """The reduction a measured loss factor κ (relative error ``error``) means, given
+    the M samples found (None when none is, or none was found)."""
+    if n_samples <= 0:
+        return None
+    names = ("sum", "mean", "half_sum") if loss == "squared" else ("sum", "mean")
+    for name in names:
+        value = reduction_scale(name, n_samples, n_outputs, loss)
+        if abs(kappa - value) <= max(1e-3, 4.0 * error) * value:
+            return name
+    return None

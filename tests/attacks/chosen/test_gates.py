@@ -197,15 +197,6 @@ def test_real_valued_labels_are_read_one_output_a_query():
     assert rec.stats.queries_by_phase["labels"] == 40 * 3
 
 
-def test_packed_counts_decode_digit_by_digit_or_not_at_all():
-    from lossrecon.attacks.gates import _Gated
-
-    weights, bounds = np.array([1.0, 3.0, 9.0]), [2, 2, 2]
-    assert _Gated.decode_counts(2 + 1 * 3 + 2 * 9 + 0.1, weights, bounds).tolist() == [2, 1, 2]
-    assert _Gated.decode_counts(9.5, weights, bounds) is None  # half a sample: a cut through one
-    assert _Gated.decode_counts(27.0, weights, bounds) is None  # more than its parent held
-
-
 def test_a_grid_that_breaks_after_the_first_samples_costs_queries_not_samples():
     """One coordinate of every sixth digit is off the grid: too rare among the first
     samples to deny the grid, so those values fail to decode and are read unpacked."""
@@ -273,21 +264,6 @@ def test_answers_that_disagree_with_themselves_are_named_not_read(shuffle):
         assert lr.evaluate(rec, x, np.eye(10)[y])["recall"] == 1.0
 
 
-def test_an_empty_packed_window_is_no_evidence_of_a_smaller_unit():
-    """A packed count of 0 is a share of exactly 0 with no error: the unit check must
-    not divide by it (it did, in lossrecon bench)."""
-    from types import SimpleNamespace
-
-    from lossrecon.attacks.gates import _Gated, _Window
-
-    chart = SimpleNamespace(unit=1.0)
-    parent = _Window([0], [-1.0], [1.0], share=2.0)
-    empty, full = _Window([0], [-1.0], [0.0], share=0.0), _Window([0], [0.0], [1.0], share=2.0)
-    assert _Gated.smaller_unit(chart, parent, empty, full) is False
-    half = _Window([0], [-1.0], [0.0], share=1.0, error=0.01)
-    assert _Gated.smaller_unit(SimpleNamespace(unit=2.0), parent, half, half) is True
-
-
 def read_bias_free(oracle, widths, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -326,16 +302,16 @@ def test_bias_free_windows_holding_two_samples_are_caught_and_charted_again(monk
     the window of every sample as one. The blend fails its checks (off the anchor's
     plane; its share leaves a slab around it), nothing wrong is returned, and the window
     is charted again along new directions until every sample is read."""
-    from lossrecon.attacks import gates
+    from lossrecon.attacks.chosen.weighted_chart import WeightedChart
 
-    weigh = gates._Gated.moments
+    weigh = WeightedChart.moments
 
     def blind_at_first(self, windows, phase):
         mean, spread, blur = weigh(self, windows, phase)
         first = np.array([len(w.dirs) == 1 for w in windows])
         return mean, spread & ~first, np.where(first, 0.0, blur)
 
-    monkeypatch.setattr(gates._Gated, "moments", blind_at_first)
+    monkeypatch.setattr(WeightedChart, "moments", blind_at_first)
     data = lr.synthetic(40, 6, 2, random_state=7)
     x = np.abs(data.inputs)
     net = lr.ReLUNetwork([6, 12, 4, 2])
@@ -411,25 +387,25 @@ def test_samples_a_cut_runs_through_are_read_again_not_lost(monkeypatch):
     to count into one, and blends that window's reading. The blends fail their check;
     counted afresh beside variants with one edge moved inward, they are read again or
     charted again, and every sample comes back once."""
-    from lossrecon.attacks import gates
+    from lossrecon.attacks.chosen.cuts import Cuts
     from lossrecon.precision import in_format
 
     data = lr.load_dataset("digits", n_samples=80, random_state=3)
     x = data.inputs
-    cut = gates._Gated.cut
+    cut = Cuts.cut
     calls = itertools.count(1)
 
     def through_a_sample(self, w, jitter=True):
         middle = cut(self, w, jitter)
         if middle is None or next(calls) % 5:
             return middle
-        span = self.ranges[w.dirs[-1]]
-        row = in_format(self.dirs[w.dirs[-1]] / span, "float32").astype(np.float32)
+        span = self.directions.spans[w.dirs[-1]]
+        row = in_format(self.directions.vectors[w.dirs[-1]] / span, "float32").astype(np.float32)
         t = (x.astype(np.float32) @ row).astype(float) * span
         inside = t[(w.lo[-1] < t) & (t < w.hi[-1])]
         return float(inside[np.argmin(np.abs(inside - middle))]) if len(inside) else middle
 
-    monkeypatch.setattr(gates._Gated, "cut", through_a_sample)
+    monkeypatch.setattr(Cuts, "cut", through_a_sample)
     widths = [64, 16, 8, 10]
     loss_fn = torch.nn.MSELoss()
     target = lr.TorchLossOracle(mlp(widths), x, data.targets, loss_fn, dtype="float32")

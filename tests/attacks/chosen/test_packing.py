@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from lossrecon.attacks.packing import PackGrid, decode, pack_grid, per_query, weights, widened
+from lossrecon.attacks.chosen.packing import (
+    PackGrid,
+    decode,
+    pack_grid,
+    per_query,
+    weights,
+    widened,
+)
 
 
 def test_packed_values_decode_to_themselves(rng):

@@ -27,7 +27,16 @@ import numpy as np
 
 from lossrecon.grid import detect_feature_grids, detect_grid, on_grid
 
-__all__ = ["PackGrid", "decode", "mantissa_bits", "pack_grid", "per_query", "weights", "widened"]
+__all__ = [
+    "PackGrid",
+    "bits_limit",
+    "decode",
+    "mantissa_bits",
+    "pack_grid",
+    "per_query",
+    "weights",
+    "widened",
+]
 
 _SLACK = 0.25  # an answer this far from an integer (or less) decodes
 _MARGIN = 1  # levels added above the highest the first samples showed (and below, per feature)
@@ -161,3 +170,27 @@ def decode(
 def mantissa_bits(dtype: str) -> int:
     """The significand bits of a format: what one answer carries at most."""
     return {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}[dtype]
+
+
+def bits_limit(
+    m: int,
+    n: int,
+    d: int,
+    loss: str | None,
+    dtype: str | None,
+    grid: PackGrid | None,
+    label_grid: PackGrid | None = None,
+) -> float | None:
+    """The fewest queries that could carry M samples' inputs and labels: their bits over
+    one answer's (its format's mantissa). A number off any grid counts as a whole answer's
+    bits; a cross-entropy label as log2 d, a squared-loss label on a grid as d times its
+    grid's bits."""
+    if dtype is None or not m:
+        return None
+    answer = mantissa_bits(dtype)
+    per_input = answer if grid is None else grid.bits
+    if loss == "cross_entropy":
+        per_label = float(np.log2(d))
+    else:
+        per_label = d * (answer if label_grid is None else label_grid.bits)
+    return float(m * (n * per_input + per_label) / answer)

@@ -1,0 +1,102 @@
+"""The gated network on the one layout: weight vectors from gate rows, units and outputs.
+
+Exact gates need ReLU (relu of a negative number is exactly 0 in every format) and two
+hidden layers: the first holds the gate rows and the readout's rows, the second the
+gated units, each a weighing of first-layer rows with its own bias γ; deeper layers
+pass each unit on with weight 1 (relu of a nonnegative number is itself), and the last
+layer sends the units out along the attacker's output columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossrecon.activations import ReLU
+from lossrecon.errors import ConfigurationError
+from lossrecon.network import ReLUNetwork
+
+__all__ = ["GateRouter", "gates_fit"]
+
+
+def gates_fit(net: ReLUNetwork) -> str | None:
+    """Why exact gates cannot drive ``net``, or None when they can."""
+    if not isinstance(net.activation, ReLU):
+        return (
+            f"exact gates need ReLU (relu of a negative number is exactly 0), not {net.activation}"
+        )
+    hidden = net.widths[1:-1]
+    if len(hidden) < 2:
+        return "exact gates need two hidden layers"
+    # Two rows gate a window, two read a coordinate; without biases one more carries
+    # the anchor u0·a that stands in for the constant.
+    least = 4 if net.bias else 5
+    if hidden[0] < least:
+        return (
+            f"exact gates need a first hidden layer of width >= {least}"
+            f"{'' if net.bias else ' without biases'}, not {hidden[0]}"
+        )
+    return None
+
+
+class GateRouter:
+    """Weight vectors of the gated network: R first-layer rows with their biases, U
+    units of layer 2 each weighing them (``mix``) with its own bias γ, each unit passed on
+    through the deeper layers, the output columns ``out`` on them.
+
+    Without biases (the paper's networks) every bias b of a first-layer row becomes b u0
+    added to the row, and γ the weight of one more first-layer row, the anchor u0: the
+    network then computes t · (the biased network at a / t), t = u0·a, for every sample
+    with t > 0 (every unit is positively homogeneous)."""
+
+    def __init__(self, net: ReLUNetwork, anchor: np.ndarray | None = None) -> None:
+        reason = gates_fit(net)
+        if reason is not None:
+            raise ConfigurationError(reason)
+        self.net = net
+        self.anchor: np.ndarray | None = None
+        if not net.bias:
+            n = net.n_inputs
+            self.anchor = np.ones(n) / np.sqrt(n) if anchor is None else np.asarray(anchor)
+        # The anchor takes the first layer's last row.
+        self.rows = net.widths[1] - (0 if net.bias else 1)
+        # Units that reach the output side by side: the narrowest hidden layer past the first.
+        self.units = min(net.widths[2:-1])
+
+    def weights(
+        self,
+        rows: np.ndarray,
+        biases: np.ndarray,
+        mix: np.ndarray,
+        gamma: np.ndarray,
+        out: np.ndarray,
+        sides: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """rows (K, R, n), biases (K, R), mix (K, U, R), gamma (K, U), out (K, U, d) ->
+        W (K, N); without biases, ``sides`` (K,) signs the anchor of each (default +1:
+        the samples with u0·a > 0; −1 reads those with u0·a < 0)."""
+        k, r, _ = rows.shape
+        u = mix.shape[1]
+        if r > self.rows:
+            raise ConfigurationError(f"{r} first-layer rows asked for, the network has {self.rows}")
+        if u > self.units:
+            raise ConfigurationError(f"{u} gated units asked for, the network passes {self.units}")
+        layout = self.net.layout
+        first, second, last = layout.layers[0], layout.layers[1], layout.layers[-1]
+        W = np.zeros((k, layout.n_params))
+        rows_at, units = np.arange(r), np.arange(u)
+        second_rows = layout.row_indices(1, units)
+        if self.anchor is None:
+            W[:, layout.row_indices(0, rows_at)] = rows
+            W[:, first.bias.start + rows_at] = biases  # type: ignore[union-attr]
+            W[:, second.bias.start + units] = gamma  # type: ignore[union-attr]
+        else:
+            anchor = self.anchor * (np.ones(k) if sides is None else sides)[:, None]
+            W[:, layout.row_indices(0, rows_at)] = rows + biases[..., None] * anchor[:, None]
+            W[:, layout.row_indices(0, self.rows)] = anchor
+            W[:, second_rows[:, self.rows]] = gamma
+        W[:, second_rows[:, :r]] = mix
+        for index in range(2, len(layout.layers) - 1):
+            W[:, layout.row_indices(index, units)[units, units]] = 1.0
+        d_out, width = last.shape
+        W[:, last.weight.start + np.arange(d_out)[None, :] * width + units[:, None]] = out
+        return W
