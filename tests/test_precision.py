@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lossrecon.precision import ROUNDOFF, answer_resolution, decimal_digits, detect_dtype
+from lossrecon.precision import ROUNDOFF, AnswerModel, decimal_digits, detect_dtype
 
 
 @pytest.mark.parametrize("digits", [4, 6, 11, 13, 14])
@@ -19,5 +19,16 @@ def test_plain_float64_answers_are_not_taken_for_rounded_ones(rng):
 def test_half_precision_answers_resolve_to_their_own_roundoff_not_64_of_them(rng):
     x = rng.normal(size=16)
     assert detect_dtype(x.astype(np.float16).astype(float)) == "float16"
-    assert answer_resolution("float16", None, 0.0) == 4 * ROUNDOFF["float16"]
-    assert answer_resolution("float32", None, 0.0) == 64 * ROUNDOFF["float32"]
+    assert AnswerModel("float16").resolution == 2 * ROUNDOFF["float16"]
+    assert AnswerModel("float32").resolution == 32 * ROUNDOFF["float32"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+@pytest.mark.parametrize(("digits", "noise"), [(None, 0.0), (6, 0.0), (None, 1e-4), (4, 1e-3)])
+def test_one_error_model_bounds_an_answer_and_says_what_a_difference_means(dtype, digits, noise):
+    """Two answers each off by up to the error bound differ by up to twice it: the
+    resolution is that, never a separate guess."""
+    model = AnswerModel(dtype, digits, noise)
+    assert model.error >= max(model.rounding, 4.0 * noise)
+    assert model.resolution == 2.0 * model.error
+    assert model.noisy == (noise > 0 and 4.0 * noise >= model.rounding)

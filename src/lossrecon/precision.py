@@ -17,7 +17,6 @@ __all__ = [
     "LARGEST",
     "ROUNDOFF",
     "AnswerModel",
-    "answer_resolution",
     "decimal_digits",
     "detect_dtype",
     "in_format",
@@ -98,8 +97,8 @@ class AnswerModel:
     def rounding(self) -> float:
         """A bound on an answer's rounding relative to the loss: 16 unit roundoffs of the
         format it accumulates in (a sum of many terms), one of the format it is returned
-        in (two roundings to nearest, of each sample's loss and of their sum), 2 units in
-        its last decimal digit."""
+        in (two roundings to nearest, of each sample's loss and of their sum), twice its
+        decimal rounding (a unit in its last reported digit, relative)."""
         wobble = ROUNDOFF[ACCUMULATION[self.dtype]]
         return max(16.0 * wobble, ROUNDOFF[self.dtype], 2.0 * self.decimal)
 
@@ -116,18 +115,9 @@ class AnswerModel:
 
     @property
     def resolution(self) -> float:
-        """The relative difference between two answers that still says nothing."""
-        return answer_resolution(self.dtype, self.digits, self.noise)
-
-
-def answer_resolution(dtype: str, digits: int | None, noise: float) -> float:
-    """The relative difference between two answers that still says nothing: 64 unit
-    roundoffs of the format the loss accumulates in (a sum of many rounded terms), 4 of
-    the format it is returned in (rounded once), a unit in the last of ``digits`` decimal
-    digits, or 8 times the measured relative ``noise``, whichever is largest."""
-    decimal = 0.0 if digits is None else 10.0 ** (1 - digits)
-    rounding = max(64.0 * ROUNDOFF[ACCUMULATION[dtype]], 4.0 * ROUNDOFF[dtype])
-    return max(rounding, decimal, 8.0 * noise)
+        """The relative difference between two answers that still says nothing: each
+        may be off by :attr:`error`, so the two may differ by twice it."""
+        return 2.0 * self.error
 
 
 def decimal_digits(values: np.ndarray, most: int = 14) -> int | None:

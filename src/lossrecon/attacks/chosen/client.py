@@ -91,10 +91,6 @@ class Client:
         return self.answers.error
 
     @property
-    def answer_roundoff(self) -> float:
-        return max(self.roundoff, self.answers.decimal)
-
-    @property
     def resolution(self) -> float:
         """The relative error of an answer that still counts as nothing."""
         return self.answers.resolution

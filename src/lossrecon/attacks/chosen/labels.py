@@ -88,10 +88,7 @@ class _LabelReader:
         k = len(windows)
         extra, mix = queries.plain(k)
         gamma = np.ones(k)
-        spread = max(
-            1.0,
-            16.0 * max(client.noise, client.answer_roundoff) * client.closed / isolated.kappa,
-        )
+        spread = max(1.0, 4.0 * client.answer_error * client.closed / isolated.kappa)
         highest = min(client.out_limit, client.headroom / (2.0 * float(weight.max())))
         spread = float(power_of_two(min(spread, highest / (SPACING * (self.d - 1)))))
         steps = SPACING * np.arange(self.d)[::-1]

@@ -16,7 +16,7 @@ from lossrecon.attacks.chosen.client import Ask
 from lossrecon.errors import AttackError
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import LossConvention
-from lossrecon.precision import ROUNDOFF, answer_resolution, decimal_digits, detect_dtype
+from lossrecon.precision import ROUNDOFF, AnswerModel, decimal_digits, detect_dtype
 
 __all__ = ["Target", "probe_target"]
 
@@ -55,7 +55,7 @@ def probe_target(
         raise AttackError(f"the loss at w = 0 is not finite: {at_zero}")
     closed = float(np.median(at_zero))
     noise = float(np.std(at_zero) / max(abs(closed), 1e-300))
-    resolution = answer_resolution(dtype, digits, noise)
+    resolution = AnswerModel(dtype, digits, noise).resolution
     loss: str | None = declared.loss
     if loss is None:
         loss = "squared"  # one output: no classes, and log d = 0
