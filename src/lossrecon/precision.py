@@ -9,36 +9,56 @@ arithmetic, and set its resolution and error bounds from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 __all__ = [
     "ACCUMULATION",
+    "DTYPES",
+    "FORMATS",
     "LARGEST",
     "ROUNDOFF",
     "AnswerModel",
+    "Format",
+    "Precision",
     "decimal_digits",
     "detect_dtype",
     "in_format",
     "representable",
 ]
 
-ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
-LARGEST = {
-    "float64": float(np.finfo(np.float64).max),
-    "float32": float(np.finfo(np.float32).max),
-    "float16": 65504.0,
-    "bfloat16": 3.3895313892515355e38,
+Precision = Literal["float64", "float32", "float16", "bfloat16"]
+DTYPES: tuple[str, ...] = get_args(Precision)
+
+
+@dataclass(frozen=True)
+class Format:
+    """A floating-point format: its significand bits (the implicit one included), its
+    largest finite number, the format a sum of products accumulates in (PyTorch
+    accumulates half-precision ones in float32, on the CPU and on CUDA, and rounds the
+    result once) and numpy's name for it (None where numpy has none)."""
+
+    mantissa: int
+    largest: float
+    accumulation: str
+    numpy: str | None
+
+    @property
+    def roundoff(self) -> float:
+        """The unit roundoff: half the spacing of the format's numbers at 1."""
+        return 2.0**-self.mantissa
+
+
+FORMATS: dict[str, Format] = {
+    "float64": Format(53, float(np.finfo(np.float64).max), "float64", "float64"),
+    "float32": Format(24, float(np.finfo(np.float32).max), "float32", "float32"),
+    "float16": Format(11, 65504.0, "float32", "float16"),
+    "bfloat16": Format(8, 3.3895313892515355e38, "float32", None),
 }
-# The format a sum of products (a matrix product, a reduction) accumulates in: PyTorch
-# accumulates half-precision ones in float32, on the CPU and on CUDA, and rounds the
-# result once.
-ACCUMULATION = {
-    "float64": "float64",
-    "float32": "float32",
-    "float16": "float32",
-    "bfloat16": "float32",
-}
+ROUNDOFF = {name: f.roundoff for name, f in FORMATS.items()}
+LARGEST = {name: f.largest for name, f in FORMATS.items()}
+ACCUMULATION = {name: f.accumulation for name, f in FORMATS.items()}
 
 
 def in_format(values: np.ndarray | float, dtype: str) -> np.ndarray:
@@ -72,7 +92,7 @@ def detect_dtype(values: np.ndarray) -> str:
     Meant for answers of a real computation with many significant bits; a handful of
     round numbers (0, 1, 0.5) belong to every format and say nothing.
     """
-    for dtype in ("bfloat16", "float16", "float32"):
+    for dtype in sorted(FORMATS, key=lambda name: FORMATS[name].mantissa):
         if representable(values, dtype):
             return dtype
     return "float64"

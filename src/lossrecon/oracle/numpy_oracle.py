@@ -10,6 +10,7 @@ from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import DeclaredOracle, LossConvention, reduction_scale
+from lossrecon.precision import FORMATS
 
 __all__ = ["NumpyLossOracle", "weight_decay"]
 
@@ -60,9 +61,10 @@ class NumpyLossOracle(DeclaredOracle):
         dtype: str = "float64",
     ) -> None:
         x, y = training_arrays(inputs, targets, net.n_inputs, net.n_outputs)
-        if dtype not in ("float64", "float32", "float16"):
-            raise ConfigurationError(f"dtype must be float64, float32 or float16, got {dtype!r}")
-        self._dtype = np.dtype(dtype)
+        numpy_formats = [name for name, f in FORMATS.items() if f.numpy is not None]
+        if dtype not in numpy_formats:
+            raise ConfigurationError(f"dtype must be one of {numpy_formats}, got {dtype!r}")
+        self._dtype = np.dtype(FORMATS[dtype].numpy)
         # Sums are accumulated in at least float32, as PyTorch does for half precision.
         self._accumulate = np.promote_types(self._dtype, np.float32)
         self.net = net

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol, get_args, runtime_checkable
 import numpy as np
 
 from lossrecon.errors import ConfigurationError, OracleError
+from lossrecon.precision import DTYPES, Precision
 
 __all__ = [
     "DTYPES",
@@ -44,10 +45,8 @@ __all__ = [
 
 Reduction = Literal["half_sum", "sum", "mean"]
 LossKind = Literal["squared", "cross_entropy"]
-Precision = Literal["float64", "float32", "float16", "bfloat16"]
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 LOSSES: tuple[str, ...] = get_args(LossKind)
-DTYPES: tuple[str, ...] = get_args(Precision)
 
 
 @runtime_checkable

@@ -26,12 +26,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lossrecon.grid import detect_feature_grids, detect_grid, on_grid
+from lossrecon.precision import FORMATS
 
 __all__ = [
     "PackGrid",
     "bits_limit",
     "decode",
-    "mantissa_bits",
     "pack_grid",
     "per_query",
     "weights",
@@ -167,11 +167,6 @@ def decode(
     return grid.values(digits + grid.low, coordinates), du[:, None] * step + own, ok
 
 
-def mantissa_bits(dtype: str) -> int:
-    """The significand bits of a format: what one answer carries at most."""
-    return {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}[dtype]
-
-
 def bits_limit(
     m: int,
     n: int,
@@ -187,7 +182,7 @@ def bits_limit(
     grid's bits."""
     if dtype is None or not m:
         return None
-    answer = mantissa_bits(dtype)
+    answer = FORMATS[dtype].mantissa
     per_input = answer if grid is None else grid.bits
     if loss == "cross_entropy":
         per_label = float(np.log2(d))
