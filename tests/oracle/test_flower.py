@@ -139,8 +139,11 @@ def test_the_clients_oracle_declares_the_servers_convention_and_their_m():
         seen.append((oracle.loss, oracle.reduction, oracle.n_samples))
         return chosen(oracle)
 
-    attack_clients(FakeGrid(clients()), WIDTHS, look)
+    attack_clients(FakeGrid(clients()), WIDTHS, look, reduction="mean")
     assert seen == [(None, "mean", len(private_data(p)[0])) for p in range(2)]
+    seen.clear()
+    attack_clients(FakeGrid(clients()), WIDTHS, look)  # the server declares nothing
+    assert seen == [(None, None, len(private_data(p)[0])) for p in range(2)]
 
 
 def test_several_queries_a_round_give_the_same_result_in_fewer_rounds():

@@ -26,6 +26,7 @@ from lossrecon.errors import ConfigurationError, OracleError
 from lossrecon.precision import DTYPES, Precision
 
 __all__ = [
+    "ASSUMED_REDUCTION",
     "DTYPES",
     "LOSSES",
     "REDUCTIONS",
@@ -46,6 +47,10 @@ __all__ = [
 Reduction = Literal["half_sum", "sum", "mean"]
 LossKind = Literal["squared", "cross_entropy"]
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
+# What an oracle that declares no reduction is taken to compute: the paper's
+# sum_i 1/2 ||b_i - F(a_i)||^2 (an attack that can read the reduction off the answers
+# does so instead).
+ASSUMED_REDUCTION: Reduction = "half_sum"
 LOSSES: tuple[str, ...] = get_args(LossKind)
 
 
@@ -200,10 +205,11 @@ def squared_loss_convention(
 
 
 def reduction_of(oracle: object, override: str | None = None) -> str:
-    """The loss convention of an oracle: the override, its declared one, or "half_sum"."""
+    """The loss convention of an oracle: the override, its declared one, or
+    :data:`ASSUMED_REDUCTION`."""
     reduction = override if override is not None else convention_of(oracle).reduction
     if reduction is None:
-        return "half_sum"
+        return ASSUMED_REDUCTION
     if reduction not in REDUCTIONS:
         raise ConfigurationError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
     return reduction

@@ -67,8 +67,8 @@ def chosen_weights(
       loss or cross-entropy, whose kind and arithmetic it reads off the answers when the
       oracle does not declare them; ``stats.input_error_bounds`` bounds each input's
       error. Without biases: squared loss in float32 or float64, scaled by ``reduction``
-      (declared, else "mean"); "auto" gives a bias-free network the hat when the oracle
-      declares an exact float64 squared loss.
+      (declared, else "half_sum", the paper's); "auto" gives a bias-free network the hat
+      when the oracle declares an exact float64 squared loss.
     - "hat" (every hidden layer with room for three parallel paths, any activation):
       exact on a float64 squared loss; ``reduction`` and ``n_samples`` override what the
       oracle declares (with "mean", M fixes the scale).

@@ -39,6 +39,7 @@ from lossrecon.attacks.chosen.router import GateRouter
 from lossrecon.attacks.chosen.windows import Directions
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
+from lossrecon.oracle.protocol import ASSUMED_REDUCTION
 
 __all__ = ["GatedResult", "read_gated"]
 
@@ -94,7 +95,8 @@ def read_gated(
     value the client clips its loss at, if it does. With ``pack``, the coordinates of
     quantized data are read several to an answer once the first samples show their grid.
     Without biases (squared loss only) the inputs and labels come back in the scale
-    ``reduction`` gives them ("mean" when None: the answers cannot tell).
+    ``reduction`` gives them (the protocol's assumed one when None: the answers cannot
+    tell).
     """
     notes: list[str] = []
     router = GateRouter(net)
@@ -106,16 +108,16 @@ def read_gated(
     if homogeneous and reduction is None:
         notes.append(
             "without biases the loss scales inputs and labels together with its "
-            "reduction, which the answers cannot tell: 'mean' (nn.MSELoss's default) "
-            "assumed, and the scale is not known (scale_known is False; give "
-            "reduction= to fix it)"
+            f"reduction, which the answers cannot tell: {ASSUMED_REDUCTION!r} (the "
+            "convention of an oracle that declares none) assumed, and the scale is not "
+            "known (scale_known is False; give reduction= to fix it)"
         )
     client = measure_client(ask, net.n_params, loss, dtype, net.n_outputs, digits, ceiling, closed)
     queries = GatedQueries(ask, router, client, Directions())
     isolation: Isolation
     if homogeneous:
         isolation = HomogeneousIsolation(
-            queries, rng, n_samples, reduction or "mean", reduction_known, notes
+            queries, rng, n_samples, reduction or ASSUMED_REDUCTION, reduction_known, notes
         )
     else:
         isolation = BiasedChart(queries, rng, n_samples, pack, notes)
