@@ -43,7 +43,7 @@ from lossrecon.plots import plot_image_pairs
 
 __all__ = ["BenchSizes", "run_bench"]
 
-Progress = Callable[[str], None]
+Say = Callable[[str], None]  # a line of news as the bench goes
 
 _DEFENDED_BUDGET = 20
 
@@ -121,7 +121,7 @@ def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) 
     }
 
 
-def _side_by_side(sizes: BenchSizes, say: Progress) -> list[dict]:
+def _side_by_side(sizes: BenchSizes, say: Say) -> list[dict]:
     m, n = sizes.small
     widths = [n, 6, 4, 2]
     data = synthetic(m, n, 2, random_state=0)
@@ -158,7 +158,7 @@ def _side_by_side(sizes: BenchSizes, say: Progress) -> list[dict]:
     return rows
 
 
-def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
+def _defenses(sizes: BenchSizes, say: Say) -> list[dict]:
     """The chosen-weights attack behind every defense, with both of its methods: the hat
     on a bias-free network, exact gates on the same widths with biases."""
     m, n = sizes.small
@@ -170,7 +170,7 @@ def _defenses(sizes: BenchSizes, say: Progress) -> list[dict]:
     return rows
 
 
-def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Progress) -> list[dict]:
+def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Say) -> list[dict]:
     plain = NumpyLossOracle(net, data.inputs, data.targets)
     losses = plain(net.random_weights(64, random_state=0))
     settings: list[tuple[str, float, Callable[[], object]]] = [("none", 0.0, lambda: plain)]
@@ -207,7 +207,7 @@ def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Progress)
     return rows
 
 
-def _growth(sizes: BenchSizes, say: Progress) -> list[dict]:
+def _growth(sizes: BenchSizes, say: Say) -> list[dict]:
     rows = []
     for m in sizes.grid_m:
         for n in sizes.grid_n:
@@ -421,7 +421,7 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def run_bench(out: str | Path, quick: bool = False, say: Progress | None = None) -> dict:
+def run_bench(out: str | Path, quick: bool = False, say: Say | None = None) -> dict:
     """Run everything, write bench.json, report.md and the PNGs into ``out``; return the
     results."""
     out = Path(out)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lossrecon.attacks.chosen import chosen_weights
+from lossrecon.attacks.contract import Progress
 from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
 from lossrecon.audit.flower_app import FlowerApp, InProcessClient
 from lossrecon.audit.journals import ClientJournals
@@ -32,22 +33,25 @@ from lossrecon.oracle.flower import (
     connected_nodes,
 )
 from lossrecon.oracle.protocol import LossConvention
-from lossrecon.oracle.torch_oracle import TorchLossOracle
+from lossrecon.oracle.torch_oracle import TorchLossOracle, loss_module
 from lossrecon.reconstruction import Reconstruction
 
-__all__ = ["Progress", "audit_flower", "audit_torch", "load_truth"]
+__all__ = ["AuditEvents", "audit_flower", "audit_torch", "load_truth"]
 
 Truth = dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]
-# progress(what, fields): "round" {rounds, clients: {"1/train": (phase, queries, samples)}},
-# "split" {client, split, recovered}, "defense" {label, recall}.
-Progress = Callable[[str, dict[str, Any]], None]
+# What an audit tells as it goes, progress(what, fields): "round" {rounds, clients:
+# {"1/train": (phase, queries, samples)}}, "split" {client, split, recovered}, "defense"
+# {label, recall}; each split's attack reports as every attack does (a Progress).
+AuditEvents = Callable[[str, dict[str, Any]], None]
+# The losses ``audit torch`` takes by the names PyTorch users know, as the protocol's kinds.
+_LOSS_NAMES = {"cross_entropy": "cross_entropy", "mse": "squared"}
 
 
 def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
     """The attack every split gets: chosen weights with snapping; ``progress(phase,
     queries, samples)`` is told as it goes."""
 
-    def attack(oracle: object, progress: Callable[[str, int, int], None] | None = None) -> Any:
+    def attack(oracle: object, progress: Progress | None = None) -> Any:
         with warnings.catch_warnings():  # recorded in stats.warnings
             warnings.simplefilter("ignore")
             return chosen_weights(oracle, spec.widths, bias=spec.bias, snap=True, progress=progress)
@@ -59,17 +63,6 @@ def _one_hot(targets: np.ndarray, classes: int) -> np.ndarray:
     """Class indices (M,) as one-hot rows (M, classes); 2-D targets pass through."""
     y = np.asarray(targets)
     return y.astype(np.float64) if y.ndim == 2 else one_hot(y.astype(int), classes)
-
-
-def _torch_loss(kind: str, reduction: str) -> Any:
-    """The PyTorch loss module of a loss kind ("cross_entropy"; "mse" or "squared")."""
-    torch = require("torch", "torch")
-    modules = {
-        "cross_entropy": torch.nn.CrossEntropyLoss,
-        "mse": torch.nn.MSELoss,
-        "squared": torch.nn.MSELoss,
-    }
-    return modules[kind](reduction=reduction)
 
 
 def _client_labels(node_ids: Sequence[int]) -> dict[int, str]:
@@ -158,7 +151,7 @@ def audit_torch(
     reduction: str = "mean",
     dtype: str | None = None,
     defenses: bool = True,
-    progress: Progress | None = None,
+    progress: AuditEvents | None = None,
 ) -> AuditResult:
     """Audit a model and its training data in hand: what the loss E(w) of ``model`` on
     (``inputs`` (M, ...), ``targets``: class indices (M,) for cross-entropy, (M, d) for
@@ -166,13 +159,14 @@ def audit_torch(
     spec = ModelSpec.of(model)
     x = _flat(inputs)
     y = np.asarray(targets)
-    if loss not in ("cross_entropy", "mse"):
-        raise ConfigurationError(f"--loss must be one of ['cross_entropy', 'mse'], got {loss!r}")
+    if loss not in _LOSS_NAMES:
+        raise ConfigurationError(f"--loss must be one of {list(_LOSS_NAMES)}, got {loss!r}")
     if reduction not in ("mean", "sum"):
         raise ConfigurationError(f"--reduction must be mean or sum, got {reduction!r}")
+    loss_fn = loss_module(_LOSS_NAMES[loss], reduction)
 
     def oracle(precision: str | None = dtype) -> TorchLossOracle:
-        return TorchLossOracle(model, x, y, _torch_loss(loss, reduction), dtype=precision)
+        return TorchLossOracle(model, x, y, loss_fn, dtype=precision)
 
     plain = oracle()
     attack = _attack(spec)
@@ -234,7 +228,7 @@ def _parameters(model: Any) -> np.ndarray:
     return torch.nn.utils.parameters_to_vector(model.parameters()).detach().double().numpy()
 
 
-def _defense_progress(progress: Progress | None) -> Callable[..., None] | None:
+def _defense_progress(progress: AuditEvents | None) -> Callable[..., None] | None:
     if progress is None:
         return None
     return lambda row: progress("defense", {"label": row.label, "recall": row.recall})
@@ -294,7 +288,7 @@ def audit_flower(
     defenses: bool = True,
     timeout: float = 120.0,
     journal: str | Path | None = None,
-    progress: Progress | None = None,
+    progress: AuditEvents | None = None,
 ) -> AuditResult:
     """Audit a Flower App: run its ClientApp unchanged on ``clients`` SuperNodes of
     Flower's simulation engine against lossrecon's malicious ServerApp, read every
@@ -467,7 +461,7 @@ def _half_precision(
     x, y = truth
     kind, reduction = known[0]
     targets = y.argmax(1) if kind == "cross_entropy" else y
-    loss_fn = _torch_loss(kind, reduction)
+    loss_fn = loss_module(kind, reduction)
     return Defense(
         "float16",
         16.0,

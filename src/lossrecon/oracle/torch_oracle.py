@@ -22,7 +22,18 @@ from lossrecon.layout import Layout
 from lossrecon.optional import require
 from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
-__all__ = ["SUPPORTED_MODULES", "TorchLossOracle", "check_layers", "model_layout"]
+__all__ = [
+    "LOSS_MODULES",
+    "SUPPORTED_MODULES",
+    "TorchLossOracle",
+    "check_layers",
+    "loss_kind",
+    "loss_module",
+    "model_layout",
+]
+
+# The PyTorch loss module of each loss kind (each with reduction "sum" or "mean").
+LOSS_MODULES = {"squared": "MSELoss", "cross_entropy": "CrossEntropyLoss"}
 
 SUPPORTED_MODULES = (
     "Linear",
@@ -125,7 +136,7 @@ class TorchLossOracle(DeclaredOracle):
         if dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self._dtype = getattr(torch, dtype)
-        loss, reduction = self._loss_kind(torch, loss_fn)
+        loss, reduction = loss_kind(loss_fn)
         x, y = training_arrays(inputs, targets)
         self._convention = LossConvention(loss, reduction, dtype, len(x))  # type: ignore[arg-type]
         self.layout = model_layout(model)
@@ -146,21 +157,6 @@ class TorchLossOracle(DeclaredOracle):
         )
         self.chunk = int(chunk)
         self._batched = torch.func.vmap(self._loss)
-
-    @staticmethod
-    def _loss_kind(torch: Any, loss_fn: object | None) -> tuple[str, str]:
-        """The loss kind and its reduction."""
-        if loss_fn is None:
-            return "squared", "half_sum"
-        reduction = getattr(loss_fn, "reduction", None)
-        if isinstance(loss_fn, torch.nn.MSELoss) and reduction in ("sum", "mean"):
-            return "squared", reduction
-        if isinstance(loss_fn, torch.nn.CrossEntropyLoss) and reduction in ("sum", "mean"):
-            return "cross_entropy", reduction
-        raise ConfigurationError(
-            "loss_fn must be None (the paper's half sum of squares), nn.MSELoss or "
-            f"nn.CrossEntropyLoss with reduction 'sum' or 'mean', got {loss_fn!r}"
-        )
 
     def _loss(self, w: object) -> object:
         torch = require("torch", "torch")
@@ -183,3 +179,28 @@ class TorchLossOracle(DeclaredOracle):
                 block = torch.as_tensor(W[start : start + self.chunk], dtype=self._dtype)
                 answers.append(self._batched(block).to(torch.float64).numpy())
         return np.concatenate(answers) if answers else np.zeros(0)
+
+
+def loss_kind(loss_fn: object | None) -> tuple[str, str]:
+    """The loss kind and reduction of a PyTorch loss module (None: the paper's half sum
+    of squares)."""
+    if loss_fn is None:
+        return "squared", "half_sum"
+    torch = require("torch", "torch")
+    reduction = getattr(loss_fn, "reduction", None)
+    for kind, name in LOSS_MODULES.items():
+        if isinstance(loss_fn, getattr(torch.nn, name)) and reduction in ("sum", "mean"):
+            return kind, reduction
+    modules = " or ".join(f"nn.{name}" for name in LOSS_MODULES.values())
+    raise ConfigurationError(
+        f"loss_fn must be None (the paper's half sum of squares), {modules} with "
+        f"reduction 'sum' or 'mean', got {loss_fn!r}"
+    )
+
+
+def loss_module(kind: str, reduction: str) -> Any:
+    """The PyTorch loss module that computes a loss kind with a reduction."""
+    torch = require("torch", "torch")
+    if kind not in LOSS_MODULES:
+        raise ConfigurationError(f"unknown loss {kind!r}; choose one of {list(LOSS_MODULES)}")
+    return getattr(torch.nn, LOSS_MODULES[kind])(reduction=reduction)
