@@ -89,6 +89,19 @@ class Layout:
         start, (_, cols) = self.layers[layer].weight.start, self.layers[layer].shape
         return start + np.asarray(row)[..., None] * cols + np.arange(cols)
 
+    def entry_indices(self, layer: int, rows: Any, cols: Any) -> np.ndarray:
+        """Indices in w of the entries (rows, cols) of weight layer ``layer`` (0-based),
+        ``rows`` and ``cols`` integer arrays broadcast against each other."""
+        start, (_, width) = self.layers[layer].weight.start, self.layers[layer].shape
+        return start + np.asarray(rows) * width + np.asarray(cols)
+
+    def bias_indices(self, layer: int, rows: Any) -> np.ndarray:
+        """Indices in w of the biases of rows ``rows`` of weight layer ``layer``."""
+        bias = self.layers[layer].bias
+        if bias is None:
+            raise ConfigurationError(f"layer {layer + 1} has no bias (bias={self.bias})")
+        return bias.start + np.asarray(rows)
+
     def flatten(
         self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray] | None = None
     ) -> np.ndarray:

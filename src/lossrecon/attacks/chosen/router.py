@@ -81,22 +81,20 @@ class GateRouter:
         if u > self.units:
             raise ConfigurationError(f"{u} gated units asked for, the network passes {self.units}")
         layout = self.net.layout
-        first, second, last = layout.layers[0], layout.layers[1], layout.layers[-1]
         W = np.zeros((k, layout.n_params))
         rows_at, units = np.arange(r), np.arange(u)
-        second_rows = layout.row_indices(1, units)
         if self.anchor is None:
             W[:, layout.row_indices(0, rows_at)] = rows
-            W[:, first.bias.start + rows_at] = biases  # type: ignore[union-attr]
-            W[:, second.bias.start + units] = gamma  # type: ignore[union-attr]
+            W[:, layout.bias_indices(0, rows_at)] = biases
+            W[:, layout.bias_indices(1, units)] = gamma
         else:
             anchor = self.anchor * (np.ones(k) if sides is None else sides)[:, None]
             W[:, layout.row_indices(0, rows_at)] = rows + biases[..., None] * anchor[:, None]
             W[:, layout.row_indices(0, self.rows)] = anchor
-            W[:, second_rows[:, self.rows]] = gamma
-        W[:, second_rows[:, :r]] = mix
+            W[:, layout.entry_indices(1, units, self.rows)] = gamma
+        W[:, layout.row_indices(1, units)[:, :r]] = mix
         for index in range(2, len(layout.layers) - 1):
-            W[:, layout.row_indices(index, units)[units, units]] = 1.0
-        d_out, width = last.shape
-        W[:, last.weight.start + np.arange(d_out)[None, :] * width + units[:, None]] = out
+            W[:, layout.entry_indices(index, units, units)] = 1.0
+        last, outs = len(layout.layers) - 1, np.arange(self.net.n_outputs)[None, :]
+        W[:, layout.entry_indices(last, outs, units[:, None])] = out
         return W

@@ -86,17 +86,13 @@ class Router:
                 f"rows must have shape (K, {self.n_paths}, {self.input_dim}), got {rows.shape}"
             )
         W = np.zeros((k, self.net.n_params))
-        layers = self.net.layers
-        index = self._index
+        layout, index = self.net.layout, self._index
         n = self.net.n_inputs
-        first = layers[0]
-        W[:, self.net.layout.row_indices(0, index.first_rows)] = rows[:, :, :n]
-        if first.bias is not None:
-            W[:, first.bias.start + index.first_rows] = rows[:, :, n]
-        for layer, (out_rows, in_cols) in zip(layers[1:-1], index.hidden, strict=True):
-            W[:, layer.weight.start + out_rows * layer.shape[1] + in_cols] = 1.0
-        last = layers[-1]
-        d_out, width = last.shape
-        cols = last.weight.start + np.arange(d_out)[None, :] * width + index.output_cols[:, None]
-        W[:, cols] = outputs
+        W[:, layout.row_indices(0, index.first_rows)] = rows[:, :, :n]
+        if self.net.bias:
+            W[:, layout.bias_indices(0, index.first_rows)] = rows[:, :, n]
+        for k_layer, (out_rows, in_cols) in enumerate(index.hidden, start=1):
+            W[:, layout.entry_indices(k_layer, out_rows, in_cols)] = 1.0
+        last, outs = len(layout.layers) - 1, np.arange(self.net.n_outputs)[None, :]
+        W[:, layout.entry_indices(last, outs, index.output_cols[:, None])] = outputs
         return W
