@@ -84,3 +84,16 @@ def test_a_smooth_activation_is_refused_where_kinks_are_needed():
         Router(net, 3)
     with pytest.raises(ConfigurationError, match="smooth"):
         symbolic.virtual_polynomials([2, 2, 1], node=(1, 3), activation=make_activation("softplus"))
+
+
+@pytest.mark.parametrize("name", lr.activations.activation_names())
+def test_exact_gates_ask_the_activation_whether_it_rectifies_not_its_class(name):
+    """Only an activation whose units output exactly 0 below zero and their input above
+    can gate; the gates ask the activation, as every other part of the package does."""
+    from lossrecon.attacks.chosen.router import gates_fit
+
+    activation = make_activation(name)
+    assert activation.rectifies == (name == "relu")
+    reason = gates_fit(lr.ReLUNetwork([4, 6, 4, 2], activation=activation, bias=True))
+    assert (reason is None) == activation.rectifies
+    assert TwoSlope().rectifies is False

@@ -108,6 +108,13 @@ class Activation(ABC):
         """Parameters that, with the name, rebuild this activation."""
         return {}
 
+    @property
+    def rectifies(self) -> bool:
+        """Whether each unit, on its own, outputs exactly 0 for every negative
+        pre-activation and passes a positive one unchanged: what exact gates need
+        (relu of a negative number is exactly 0 in every floating-point format)."""
+        return False
+
     def require_piecewise_linear(self, purpose: str) -> None:
         """Refuse an activation that is not piecewise linear, naming what needed it."""
         if not self.piecewise_linear:
@@ -188,6 +195,10 @@ class Hinge(Activation):
     def boundaries(self, z: Sequence[Any], states: States, unit: int) -> list[Boundary]:
         flipped = tuple(1 - s if j == unit else s for j, s in enumerate(states))
         return [Boundary(z[unit], 1 if states[unit] else -1, flipped)]
+
+    @property
+    def rectifies(self) -> bool:
+        return self.negative_slope == 0
 
     def kills_layer(self, states: States) -> bool:
         return self.negative_slope == 0 and not any(states)

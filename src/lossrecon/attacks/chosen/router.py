@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossrecon.activations import ReLU
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 
@@ -20,7 +19,7 @@ __all__ = ["GateRouter", "gates_fit"]
 
 def gates_fit(net: ReLUNetwork) -> str | None:
     """Why exact gates cannot drive ``net``, or None when they can."""
-    if not isinstance(net.activation, ReLU):
+    if not net.activation.rectifies:
         return (
             f"exact gates need ReLU (relu of a negative number is exactly 0), not {net.activation}"
         )
