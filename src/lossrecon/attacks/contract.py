@@ -2,14 +2,17 @@
 
 - **Raises before the first query** — :class:`~lossrecon.errors.ConfigurationError`:
   bad parameters, an architecture the attack cannot drive, a declared loss it cannot
-  read.
+  read. Where only the answers show it (a bias-free network's client that turns out to
+  compute cross-entropy or in half precision), right after the probe that shows it.
 - **Raises** :class:`~lossrecon.errors.AttackError`: the answers contradict the threat
-  model (say, no bias-free ReLU layout explains the kinks the blind attack read).
+  model (say, no bias-free ReLU layout explains the kinks the blind attack read) before
+  any sample was read.
 - **Returns what it has, with a warning** — everything recovered so far, never
   nothing:
   a spent budget (queries or wall time: :class:`~lossrecon.errors.BudgetExceeded`),
-  a failed oracle (a lost client, a crash: :class:`~lossrecon.errors.OracleError`), or
-  a loss whose kinks cannot be read (noise, rounding, a smooth activation). Then
+  a failed oracle (a lost client, a crash: :class:`~lossrecon.errors.OracleError`), a
+  loss whose kinks cannot be read (noise, rounding, a smooth activation), or answers
+  that contradict the threat model once samples were read (an ``AttackError``). Then
   ``rec.stats.stopped`` says which ("budget", "oracle", "unreadable").
 - **Progress**: ``progress(phase, queries, samples)``, when given, is called as the
   attack goes.
@@ -22,7 +25,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
-from lossrecon.errors import BudgetExceeded, LossreconWarning, OracleError
+from lossrecon.errors import AttackError, BudgetExceeded, LossreconWarning, OracleError
 from lossrecon.reconstruction import RunStats, Stopped
 
 __all__ = ["EARLY_STOPS", "Progress", "emit", "stop_reason"]
@@ -32,8 +35,11 @@ Progress = Callable[[str, int, int], None]
 
 
 def stop_reason(exc: Exception) -> Stopped:
-    """What an early stop is called in :attr:`RunStats.stopped`."""
-    return "budget" if isinstance(exc, BudgetExceeded) else "oracle"
+    """What an early stop is called in :attr:`RunStats.stopped`: a spent budget, a
+    failed oracle, or answers that contradict the threat model."""
+    if isinstance(exc, BudgetExceeded):
+        return "budget"
+    return "unreadable" if isinstance(exc, AttackError) else "oracle"
 
 
 def emit(stats: RunStats, stacklevel: int = 3) -> None:

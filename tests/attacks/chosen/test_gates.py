@@ -9,6 +9,7 @@ import pytest
 import lossrecon as lr
 from lossrecon.errors import ConfigurationError
 from lossrecon.oracle import NoisyLoss
+from lossrecon.precision import in_format
 
 torch = pytest.importorskip("torch")
 
@@ -356,16 +357,35 @@ def test_bias_free_float64_declared_gets_the_hat_and_anything_else_the_gates():
     assert read_bias_free(float32, net).stats.method == "gates"
 
 
-def test_bias_free_gates_refuse_what_they_do_not_read():
+class Asked(lr.oracle.OracleWrapper):
+    """Counts the weight vectors its oracle is asked, its convention carried."""
+
+    def __init__(self, oracle):
+        super().__init__(oracle)
+        self.asked = 0
+
+    def __call__(self, W):
+        self.asked += len(W)
+        return super().__call__(W)
+
+
+def test_bias_free_gates_refuse_what_they_do_not_read_before_the_first_query():
+    """What the architecture and the declared convention show is refused before any
+    query; what only the answers show, right after the probe that shows it."""
     x, y = digits(10)
     widths = [64, 8, 4, 10]
     model = mlp(widths, bias=False)
     ce = lr.TorchLossOracle(model, x, y.argmax(1), torch.nn.CrossEntropyLoss(), dtype="float32")
-    with pytest.raises(ConfigurationError, match="squared loss only"):
-        read_bias_free(ce, widths, method="gates")
     half = lr.TorchLossOracle(model, x, y, torch.nn.MSELoss(), dtype="float16")
-    with pytest.raises(ConfigurationError, match="float32 and float64 clients only"):
-        read_bias_free(half, widths, method="gates")
+    for oracle, reason in ((ce, "squared loss only"), (half, "float32 and float64 clients only")):
+        asked = Asked(oracle)
+        with pytest.raises(ConfigurationError, match=reason):
+            read_bias_free(asked, widths, method="gates")
+        assert asked.asked == 0
+        undeclared = Asked(Undeclared(oracle))
+        with pytest.raises(ConfigurationError, match=reason):
+            read_bias_free(undeclared, widths, method="gates")
+        assert 0 < undeclared.asked <= 20  # the probe, and nothing more
     narrow = lr.ReLUNetwork([64, 4, 4, 10])
     with pytest.raises(ConfigurationError, match="width >= 5 without biases"):
         read_bias_free(lr.NumpyLossOracle(narrow, x, y), narrow, method="gates")
@@ -381,17 +401,11 @@ def test_one_output_declared_nowhere_is_a_squared_loss():
     assert lr.evaluate(rec, data.inputs, data.targets)["recall"] == 1.0
 
 
-def test_samples_a_cut_runs_through_are_read_again_not_lost(monkeypatch):
-    """Every fifth cut of the chart is put exactly on a sample's projection (as the
-    client rounds it): the sample then falls in both parts, or leaks a share too small
-    to count into one, and blends that window's reading. The blends fail their check;
-    counted afresh beside variants with one edge moved inward, they are read again or
-    charted again, and every sample comes back once."""
+def cut_through_samples(monkeypatch, x):
+    """Every fifth cut of the chart put exactly on a sample's projection (as a float32
+    client rounds it)."""
     from lossrecon.attacks.chosen.cuts import Cuts
-    from lossrecon.precision import in_format
 
-    data = lr.load_dataset("digits", n_samples=80, random_state=3)
-    x = data.inputs
     cut = Cuts.cut
     calls = itertools.count(1)
 
@@ -406,11 +420,80 @@ def test_samples_a_cut_runs_through_are_read_again_not_lost(monkeypatch):
         return float(inside[np.argmin(np.abs(inside - middle))]) if len(inside) else middle
 
     monkeypatch.setattr(Cuts, "cut", through_a_sample)
+
+
+def cut_digits():
+    data = lr.load_dataset("digits", n_samples=80, random_state=3)
     widths = [64, 16, 8, 10]
     loss_fn = torch.nn.MSELoss()
-    target = lr.TorchLossOracle(mlp(widths), x, data.targets, loss_fn, dtype="float32")
+    target = lr.TorchLossOracle(mlp(widths), data.inputs, data.targets, loss_fn, dtype="float32")
+    return data.inputs, data.targets, widths, Undeclared(target)
+
+
+def test_samples_a_cut_runs_through_are_read_again_not_lost(monkeypatch):
+    """A sample on a cut falls in both parts, or leaks a share too small to count into
+    one, and blends that window's reading. The blends fail their check; counted afresh
+    beside variants with one edge moved inward, they are read again or charted again,
+    and every sample comes back once."""
+    x, y, widths, target = cut_digits()
+    cut_through_samples(monkeypatch, x)
     with pytest.warns(lr.errors.LossreconWarning, match="passed their check when read again"):
-        rec = lr.attacks.chosen_weights(Undeclared(target), widths, bias=True)
+        rec = lr.attacks.chosen_weights(target, widths, bias=True)
     assert rec.stats.queries_by_phase["re-read"] > 0
-    report = lr.evaluate(rec, x, data.targets)
+    report = lr.evaluate(rec, x, y)
     assert report["recall"] == 1.0 and report["precision"] == 1.0
+
+
+class SpentAfter(lr.oracle.OracleWrapper):
+    """Fails once ``queries`` weight vectors were asked: a budget, or a lost client."""
+
+    def __init__(self, oracle, queries, error):
+        super().__init__(oracle)
+        self.left, self.error = queries, error
+
+    def __call__(self, W):
+        self.left -= len(W)
+        if self.left < 0:
+            raise self.error
+        return super().__call__(W)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (lr.errors.QueryBudgetExceeded(1, 1, 1), "budget"),
+        (lr.errors.OracleError("the client left"), "oracle"),
+    ],
+    ids=["budget", "oracle"],
+)
+def test_a_run_stopped_while_windows_are_read_again_keeps_what_was_read(monkeypatch, error, reason):
+    """Whatever stops the run once samples were read, they come back, with why."""
+    x, y, widths, target = cut_digits()
+    cut_through_samples(monkeypatch, x)
+    whole = run(target, widths)
+    mending = whole.stats.queries_by_phase["re-read"]
+    assert mending > 0
+    cut_through_samples(monkeypatch, x)  # the same cuts again
+    # Stopped just after the windows that failed are counted again.
+    stopped = run(SpentAfter(target, whole.queries - mending // 2, error), widths)
+    assert stopped.stats.stopped == reason
+    assert any("stopped early" in w for w in stopped.stats.warnings)
+    report = lr.evaluate(stopped, x, y)
+    assert report["precision"] == 1.0 and 0.5 < report["recall"] < 1.0
+
+
+def test_answers_that_contradict_the_model_once_samples_are_read_keep_them(monkeypatch):
+    """An AttackError while failures are read again stops the run, not the result."""
+    from lossrecon.attacks.chosen import chart
+
+    def contradicted(*args):
+        raise lr.errors.AttackError("the client's answers disagree with themselves")
+
+    x, y, widths, target = cut_digits()
+    cut_through_samples(monkeypatch, x)
+    monkeypatch.setattr(chart, "rescued", contradicted)
+    rec = run(target, widths)
+    assert rec.stats.checks_failed > 0 and rec.stats.stopped == "unreadable"
+    assert any("disagree with themselves" in w for w in rec.stats.warnings)
+    report = lr.evaluate(rec, x, y)
+    assert report["precision"] == 1.0 and 0.5 < report["recall"] < 1.0

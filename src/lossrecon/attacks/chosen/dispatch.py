@@ -15,6 +15,7 @@ import numpy as np
 from lossrecon.activations import Activation
 from lossrecon.attacks.chosen.gates import GatedResult, read_gated
 from lossrecon.attacks.chosen.hat import read_by_hat
+from lossrecon.attacks.chosen.homogeneous import homogeneous_fit
 from lossrecon.attacks.chosen.packing import bits_limit
 from lossrecon.attacks.chosen.probe import Target, probe_target
 from lossrecon.attacks.chosen.router import gates_fit
@@ -102,6 +103,9 @@ def chosen_weights(
         exact = declared.dtype == "float64" and declared.loss in (None, "squared")
         method = "hat" if exact else "gates"
     if method != "hat" and unfit is None:
+        refused = None if net.bias else homogeneous_fit(declared.loss, declared.dtype)
+        if refused is not None:
+            raise ConfigurationError(refused)
         counted = CountingOracle(oracle, budget, overflow=True)
         rec = _through_gates(counted, net, declared, rng, progress, pack)
     else:
@@ -230,6 +234,7 @@ def _report_gated(stats: RunStats, result: GatedResult, target: Target, net: ReL
         len(result.inputs), n, d, target.loss, target.dtype, grid, result.label_grid
     )
     stats.checks_failed = result.failed
+    stats.stopped = result.stopped
     stats.reduction = result.reduction or reduction_named(
         target.loss, result.kappa, result.multiplicity.sum(), d, result.kappa_error
     )

@@ -37,9 +37,11 @@ from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.readout import InputReadout
 from lossrecon.attacks.chosen.router import GateRouter
 from lossrecon.attacks.chosen.windows import Directions
-from lossrecon.errors import ConfigurationError
+from lossrecon.attacks.contract import EARLY_STOPS, stop_reason
+from lossrecon.errors import AttackError, ConfigurationError
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import ASSUMED_REDUCTION
+from lossrecon.reconstruction import Stopped
 
 __all__ = ["GatedResult", "read_gated"]
 
@@ -69,6 +71,7 @@ class GatedResult:
     # Bias-free: False where the reduction was assumed, or M estimated with samples
     # missed, so that every input and label may be off by one common factor.
     scale_known: bool = True
+    stopped: Stopped | None = None  # why the run ended early, if it did
 
 
 def read_gated(
@@ -128,9 +131,22 @@ def read_gated(
     if isolated is None:
         return _nothing(net, notes)
     reading = isolation.verify(isolated, readout(isolated, pack and not homogeneous))
-    for better in isolation.mend(reading, readout):
-        reading = better
-    return _result(client, isolation.finish(isolated, reading), notes)
+    # From here on every sample of ``reading`` that passed its check is read: whatever
+    # stops the mending, they are returned.
+    stopped: Exception | None = None
+    try:
+        for better in isolation.mend(reading, readout):
+            reading = better
+    except (*EARLY_STOPS, AttackError) as exc:
+        stopped = exc
+    result = _result(client, isolation.finish(isolated, reading), notes)
+    if stopped is not None:
+        result.stopped = stop_reason(stopped)
+        notes.append(
+            f"stopped early while reading failed windows again: {stopped}; the samples "
+            "read and checked before are returned"
+        )
+    return result
 
 
 def _result(client: Client, scaled: Scaled, notes: list[str]) -> GatedResult:
