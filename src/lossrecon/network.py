@@ -145,4 +145,14 @@ def as_network(
                 f"the architecture is given twice: {model}, and activation or bias beside it"
             )
         return model
+    if type(model).__module__.startswith("torch") or hasattr(model, "parameters"):
+        raise ConfigurationError(
+            f"the architecture is given as a {type(model).__name__} model; attacks take "
+            "its widths [n, h1, ..., d_out] (with bias= and activation=) or a "
+            "ReLUNetwork: reading a torch.nn.Module is not built yet"
+        )
+    if isinstance(model, (str, bytes)) or not isinstance(model, (Sequence, np.ndarray)):
+        raise ConfigurationError(
+            f"widths must be a list of layer widths [n, h1, ..., d_out], got {model!r:.60}"
+        )
     return ReLUNetwork(model, activation=activation, bias=bias, **activation_params)

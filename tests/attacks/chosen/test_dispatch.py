@@ -145,6 +145,35 @@ def test_widths_that_do_not_match_fail_before_any_query():
     assert calls == []
 
 
+def test_a_torch_model_for_the_architecture_is_refused_in_one_line_before_any_query():
+    """Reading an nn.Module's architecture is not built yet: a ConfigurationError that
+    says what to give instead, not a TypeError from deep inside."""
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    calls = []
+
+    class Oracle:
+        n_params = 23
+
+        def __call__(self, W):
+            calls.append(W)
+            return np.zeros(len(W))
+
+    with pytest.raises(ConfigurationError, match=r"Net model; attacks take its widths"):
+        lr.attacks.chosen_weights(Oracle(), Net())
+    with pytest.raises(ConfigurationError, match="list of layer widths"):
+        lr.attacks.chosen_weights(Oracle(), "4,3,2")
+    assert calls == []
+
+
 def test_narrow_networks_are_refused_with_a_reason():
     net = lr.ReLUNetwork([3, 2, 1])
     oracle = lr.NumpyLossOracle(net, np.ones((2, 3)), np.ones((2, 1)))
