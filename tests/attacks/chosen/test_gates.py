@@ -497,3 +497,19 @@ def test_answers_that_contradict_the_model_once_samples_are_read_keep_them(monke
     assert any("disagree with themselves" in w for w in rec.stats.warnings)
     report = lr.evaluate(rec, x, y)
     assert report["precision"] == 1.0 and 0.5 < report["recall"] < 1.0
+
+
+class NaNForLargeWeights(lr.oracle.OracleWrapper):
+    """A broken client: NaN whenever a weight passes 1e5, whatever the outputs."""
+
+    def __call__(self, W):
+        answers = super().__call__(W)
+        return np.where(np.abs(W).max(1) > 1e5, np.nan, answers)
+
+
+def test_nan_where_nothing_can_overflow_is_named_a_broken_oracle_not_an_overflow():
+    data = lr.synthetic(20, 5, 2, random_state=11)
+    net = lr.ReLUNetwork([5, 8, 4, 2], bias=True)
+    oracle = NaNForLargeWeights(lr.NumpyLossOracle(net, data.inputs, data.targets))
+    with pytest.raises(lr.errors.AttackError, match=r"answered NaN.*broken.*not overflowing"):
+        run(oracle, net)

@@ -79,6 +79,17 @@ class GatedQueries:
             sides=np.array([w.side for w in windows]),
         )
         answers = self.ask(W, phase)
+        # A NaN is inf − inf met inside the network: an output past the format's range.
+        # Where the outputs stay far inside it, nothing overflowed: the oracle is broken.
+        bound = reach * peak * np.sqrt(self.n)
+        broken = np.isnan(answers) & (bound <= client.largest)
+        if broken.any():
+            raise AttackError(
+                f"the client answered NaN to weights whose outputs stay within "
+                f"{bound[broken].max():.3g}, far inside its {client.dtype} range: its loss "
+                "is broken (a NaN in its data, its model or its loss function), not "
+                "overflowing"
+            )
         # An answer past the format's range or at the client's clipping ceiling says
         # nothing of the share: NaN, for the caller to ask again at a smaller scale.
         saturated = ~np.isfinite(answers) | (answers >= client.ceiling)
