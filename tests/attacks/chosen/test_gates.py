@@ -513,3 +513,29 @@ def test_nan_where_nothing_can_overflow_is_named_a_broken_oracle_not_an_overflow
     oracle = NaNForLargeWeights(lr.NumpyLossOracle(net, data.inputs, data.targets))
     with pytest.raises(lr.errors.AttackError, match=r"answered NaN.*broken.*not overflowing"):
         run(oracle, net)
+
+
+def test_float16_counts_stay_inside_the_format_on_any_architecture():
+    """The independent check's case: MSE mean, 64-24-12-10, 100 digits in [0, 1], all in
+    float16. The squared error of an output past 256 overflows float16: a count is never
+    asked there (it was, as windows narrowed, and was asked again 8x smaller)."""
+    x, y = digits(100)
+    widths = [64, 24, 12, 10]
+    target = lr.TorchLossOracle(mlp(widths).half(), x, y, torch.nn.MSELoss())
+    finite, phases = [], []
+
+    class Watched(Undeclared):
+        def __call__(self, W):
+            answers = super().__call__(W)
+            finite.extend(np.isfinite(answers))
+            return answers
+
+    def progress(phase, queries, samples):
+        phases.extend([phase] * (queries - len(phases)))
+
+    rec = run(Watched(target), widths, snap=True, progress=progress)
+    assert rec.stats.dtype == "float16"
+    report = lr.evaluate(rec, x, y)
+    assert report["recall"] == 1.0 and report["input_rel_error_max"] == 0.0
+    counts = [f for f, phase in zip(finite, phases, strict=True) if phase in ("chart", "range")]
+    assert len(counts) > 100 and all(counts)

@@ -121,13 +121,14 @@ class Client:
 
     @property
     def scale_cap(self) -> float:
-        """The largest scale a narrower window's count is read at. Noisy answers blur a
-        count by their noise times the whole loss: windows with fewer samples are then
-        counted at larger scales, their share kept near the top window's, far above the
-        closed loss."""
+        """The largest scale a narrower window's count is read at: 1, or less where the
+        format's range allows less (float16: the square of an output past 256 is
+        past its largest number). Noisy answers blur a count by their noise times the
+        whole loss: windows with fewer samples are then counted at larger scales, their
+        share kept near the top window's, far above the closed loss."""
         if self.answers.noisy:
             return float(power_of_two(self.out_limit / self.count_output))
-        return 1.0
+        return min(1.0, float(power_of_two(self.out_limit / self.count_output)))
 
     def pair_share(self, scale: float | np.ndarray = 1.0) -> np.ndarray:
         """One sample's share of a count pair at ``scale``, over κ, whatever its label:
