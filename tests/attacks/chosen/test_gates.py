@@ -539,3 +539,29 @@ def test_float16_counts_stay_inside_the_format_on_any_architecture():
     assert report["recall"] == 1.0 and report["input_rel_error_max"] == 0.0
     counts = [f for f, phase in zip(finite, phases, strict=True) if phase in ("chart", "range")]
     assert len(counts) > 100 and all(counts)
+
+
+def test_a_loss_with_weight_decay_is_read_by_the_hat_and_the_run_says_why():
+    """The independent check's case: float64, 64-32-16-10 with biases, MSE mean, the
+    reported loss with weight decay 1e-3. The gates' large weights would make the decay
+    outweigh every sample's share (0 of 400 digits were read): the probe sees the
+    regularizer at weights whose outputs are 0, and auto runs the hat, which reads
+    through it."""
+    data = lr.load_dataset("digits", n_samples=60, random_state=12)
+    net = lr.ReLUNetwork([64, 32, 16, 10], bias=True)
+    decay = lr.weight_decay(1e-3)
+    target = lr.NumpyLossOracle(net, data.inputs, data.targets, decay, reduction="mean")
+    rec = run(Undeclared(target), net)
+    assert rec.stats.method == "hat" and rec.stats.reduction == "mean"
+    assert any("adds a regularizer" in w for w in rec.stats.warnings)
+    report = lr.evaluate(rec, data.inputs, data.targets)
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    assert report["input_rel_error_max"] < 1e-8
+    np.testing.assert_allclose(rec.stats.multiplicity, 1.0, rtol=1e-6)
+    asked = Asked(Undeclared(target))
+    with pytest.raises(ConfigurationError, match=r"adds a regularizer.*method is gates"):
+        run(asked, net, method="gates")
+    assert asked.asked == 21  # the probe
+    single = lr.NumpyLossOracle(net, data.inputs, data.targets, decay, dtype="float32")
+    with pytest.raises(ConfigurationError, match="computes squared in float32"):
+        run(single, net)

@@ -14,7 +14,7 @@ import numpy as np
 
 from lossrecon.activations import Activation
 from lossrecon.attacks.chosen.gates import GatedResult, read_gated
-from lossrecon.attacks.chosen.hat import read_by_hat
+from lossrecon.attacks.chosen.hat import hat_fit, read_by_hat
 from lossrecon.attacks.chosen.homogeneous import homogeneous_fit
 from lossrecon.attacks.chosen.packing import bits_limit
 from lossrecon.attacks.chosen.probe import Target, probe_target
@@ -26,6 +26,7 @@ from lossrecon.grid import snap as snap_to
 from lossrecon.network import ReLUNetwork, as_network
 from lossrecon.oracle.counting import CountingOracle
 from lossrecon.oracle.protocol import (
+    ASSUMED_REDUCTION,
     LossConvention,
     convention_of,
     reduction_named,
@@ -107,7 +108,7 @@ def chosen_weights(
         if refused is not None:
             raise ConfigurationError(refused)
         counted = CountingOracle(oracle, budget, overflow=True)
-        rec = _through_gates(counted, net, declared, rng, progress, pack)
+        rec = _through_gates(counted, net, declared, rng, progress, pack, method == "auto")
     else:
         rec = _through_hat(oracle, net, declared, budget, rng, progress, unfit)
     if snap:
@@ -168,8 +169,10 @@ def _through_gates(
     rng: np.random.Generator,
     progress: Progress | None,
     pack: bool,
+    hat_allowed: bool,
 ) -> Reconstruction:
-    """The chosen-weights attack by exact gates: the probe, then the gated reading."""
+    """The chosen-weights attack by exact gates: the probe, then the gated reading (or
+    the hat, where ``hat_allowed`` and the probe shows a loss only the hat reads)."""
     stats = RunStats(attack="chosen_weights", method="gates")
     result = None
 
@@ -181,6 +184,8 @@ def _through_gates(
 
     try:
         target = probe_target(ask, net, declared, rng)
+        if target.regularizer:
+            return _regularized(oracle, net, declared, target, rng, progress, hat_allowed)
         stats.loss, stats.dtype = target.loss, target.dtype
         if target.digits is not None:
             stats.warnings.append(f"the answers are rounded to {target.digits} significant digits")
@@ -215,6 +220,49 @@ def _through_gates(
         oracle.queries,
         stats,
     )
+
+
+def _regularized(
+    oracle: CountingOracle,
+    net: ReLUNetwork,
+    declared: LossConvention,
+    target: Target,
+    rng: np.random.Generator,
+    progress: Progress | None,
+    hat_allowed: bool,
+) -> Reconstruction:
+    """The hat, for a loss whose regularizer the gates' large weights would magnify past
+    every sample's share (weight decay grows as the square of the weights): it reads
+    through weight decay, in float64 and for a squared loss; elsewhere a refusal."""
+    closed = float(np.median(target.closed))
+    reason = (
+        f"the client's loss adds a regularizer ({target.regularizer:.3g} at weights of "
+        f"norm² {net.n_params - net.n_outputs} whose outputs are 0, beside a loss of "
+        f"{closed:.3g} at w = 0): the gates' large weights would make it outweigh every "
+        "sample's share"
+    )
+    unfit = hat_fit(net)
+    if target.dtype != "float64" or target.loss != "squared":
+        unfit = f"the client computes {target.loss} in {target.dtype}"
+    if not hat_allowed or unfit is not None:
+        why = "method is gates" if unfit is None else unfit
+        raise ConfigurationError(f"{reason}; the hat reads through weight decay, but {why}")
+    rec = _through_hat(oracle, net, declared, oracle.remaining, rng, progress, None)
+    rec.stats.warnings.insert(0, f"{reason}: the hat reads through weight decay, and ran")
+    multiplicity = rec.stats.multiplicity
+    if declared.reduction is None and multiplicity is not None and len(multiplicity):
+        # The hat read with the assumed reduction's factor; as the gates do, the smallest
+        # share is one sample's, which gives the loss's factor and its reduction.
+        unit = float(multiplicity.min())
+        rec.stats.multiplicity = multiplicity / unit
+        kappa = reduction_scale(ASSUMED_REDUCTION, 1, net.n_outputs) * unit
+        rec.stats.reduction = reduction_named(
+            "squared", kappa, float(rec.stats.multiplicity.sum()), net.n_outputs, 1e-9
+        )
+    rec.stats.dtype = target.dtype
+    rec.queries = oracle.queries
+    rec.stats.queries_by_phase = {**oracle.by_phase, **rec.stats.queries_by_phase}
+    return rec
 
 
 def _report_gated(stats: RunStats, result: GatedResult, target: Target, net: ReLUNetwork) -> None:

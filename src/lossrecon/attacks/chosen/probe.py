@@ -3,7 +3,8 @@
 The loss at w = 0 is exactly M log d (sum) or log d (mean) for cross-entropy; a float32
 loss is a float32 number; a rounded one has few digits; the spread of repeats at w = 0
 is the noise; random weights scaled up until the loss is huge answer one same value if
-the client clips it (or inf past its range).
+the client clips it (or inf past its range); weights of norm² N whose outputs are
+exactly 0 answer the loss at w = 0 unless a regularizer adds to it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lossrecon.attacks.chosen.client import Ask
+from lossrecon.attacks.chosen.router import dead_weights
 from lossrecon.errors import AttackError
 from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import LossConvention
@@ -25,14 +27,16 @@ _ZERO_REPEATS = 8  # answers at w = 0 in the probe of an undeclared target (its 
 
 class Target(NamedTuple):
     """The loss kind, the client's arithmetic, the digits its answers are rounded to
-    (None: not rounded), its answers at w = 0 and the value it clips its loss at (None:
-    not clipped)."""
+    (None: not rounded), its answers at w = 0, the value it clips its loss at (None:
+    not clipped), and what a regularizer adds to its loss at weights of norm² N' whose
+    outputs are 0 (:func:`~.router.dead_weights`; 0 where the answers show none)."""
 
     loss: str
     dtype: str
     digits: int | None
     closed: np.ndarray
     ceiling: float | None
+    regularizer: float = 0.0
 
 
 def probe_target(
@@ -43,8 +47,10 @@ def probe_target(
     zeros = _ZERO_REPEATS
     random = net.random_weights(8, random_state=rng)
     loud = random[:4] * (10.0 ** np.arange(1, 5))[:, None]
-    probe = np.vstack([np.zeros((zeros, net.n_params)), random, loud])
+    probe = np.vstack([np.zeros((zeros, net.n_params)), random, loud, dead_weights(net)])
     answers = ask(probe, "target")
+    dead = answers[-1]
+    answers = answers[:-1]
     finite = answers[np.isfinite(answers)]
     dtype = declared.dtype or detect_dtype(finite)
     digits = decimal_digits(finite[zeros:])
@@ -56,6 +62,9 @@ def probe_target(
     closed = float(np.median(at_zero))
     noise = float(np.std(at_zero) / max(abs(closed), 1e-300))
     resolution = AnswerModel(dtype, digits, noise).resolution
+    regularizer = float(dead - closed)
+    if not np.isfinite(dead) or abs(regularizer) <= resolution * abs(closed):
+        regularizer = 0.0
     loss: str | None = declared.loss
     if loss is None:
         loss = "squared"  # one output: no classes, and log d = 0
@@ -67,4 +76,4 @@ def probe_target(
     ceiling = None
     if top > closed * (1.0 + 8.0 * resolution) and np.sum(finite == top) >= 2:
         ceiling = top
-    return Target(loss, dtype, digits, at_zero, ceiling)
+    return Target(loss, dtype, digits, at_zero, ceiling, regularizer)

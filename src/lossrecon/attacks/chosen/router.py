@@ -14,7 +14,7 @@ import numpy as np
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 
-__all__ = ["GateRouter", "gates_fit"]
+__all__ = ["GateRouter", "dead_weights", "gates_fit"]
 
 
 def gates_fit(net: ReLUNetwork) -> str | None:
@@ -97,3 +97,20 @@ class GateRouter:
         last, outs = len(layout.layers) - 1, np.arange(self.net.n_outputs)[None, :]
         W[:, layout.entry_indices(last, outs, units[:, None])] = out
         return W
+
+
+def dead_weights(net: ReLUNetwork) -> np.ndarray:
+    """A weight vector (N,) whose every weight and bias but the output layer's bias is
+    ±1 and whose outputs are exactly 0 for every input: the first layer's units are
+    >= 0, every later hidden layer weighs them by −1 with bias −1 (relu of a negative
+    number is 0), so the output layer sees only zeros. The loss there is the loss at
+    w = 0 plus what a regularizer adds for ||w|| > 0."""
+    layout = net.layout
+    w = np.zeros(layout.n_params)
+    last = len(layout.layers) - 1
+    for k, layer in enumerate(layout.layers):
+        sign = 1.0 if k in (0, last) else -1.0
+        w[layer.weight] = sign
+        if layer.bias is not None and k < last:
+            w[layer.bias] = sign
+    return w

@@ -7,5 +7,6 @@ arithmetic). The steps: :mod:`.chart` (kinks along two lines), :mod:`.brackets`
 """
 
 from lossrecon.attacks.chosen.hat.attack import read_by_hat
+from lossrecon.attacks.chosen.hat.router import hat_fit
 
-__all__ = ["read_by_hat"]
+__all__ = ["hat_fit", "read_by_hat"]

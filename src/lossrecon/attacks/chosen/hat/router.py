@@ -23,7 +23,7 @@ import numpy as np
 from lossrecon.errors import ConfigurationError
 from lossrecon.network import ReLUNetwork
 
-__all__ = ["Router"]
+__all__ = ["Router", "hat_fit"]
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,30 @@ class _PathIndex:
     output_cols: np.ndarray  # (U,) columns of the last matrix
 
 
+def hat_fit(net: ReLUNetwork, n_paths: int = 3) -> str | None:
+    """Why the hat cannot route ``n_paths`` paths through ``net``, or None when it can."""
+    act = net.activation
+    if not act.piecewise_linear:
+        return f"the hat needs a piecewise-linear activation, not {act}"
+    capacity = min(act.paths(h) for h in net.widths[1:-1])
+    if capacity < n_paths:
+        blocks = f" blocks of {act.block}" if act.block > 1 else ""
+        return (
+            f"{net} has room for {capacity} parallel paths through its hidden layers; "
+            f"the hat needs {n_paths} (every hidden layer needs width >= {n_paths}{blocks})"
+        )
+    return None
+
+
 class Router:
     """Builds weight vectors that route ``n_paths`` first-layer rows to the output."""
 
     def __init__(self, net: ReLUNetwork, n_paths: int) -> None:
         act = net.activation
         act.require_piecewise_linear("routing paths through a network")
-        capacity = min(act.paths(h) for h in net.widths[1:-1])
-        if capacity < n_paths:
-            blocks = f" blocks of {act.block}" if act.block > 1 else ""
-            raise ConfigurationError(
-                f"{net} has room for {capacity} parallel paths through its hidden layers; "
-                f"this attack needs {n_paths} (every hidden layer needs width >= {n_paths}"
-                f"{blocks})"
-            )
+        unfit = hat_fit(net, n_paths)
+        if unfit is not None:
+            raise ConfigurationError(unfit)
         self.net = net
         self.n_paths = n_paths
         self.input_dim = net.n_inputs + int(net.bias)
