@@ -127,10 +127,7 @@ class _Attack:
         self.warnings = self.stats.warnings
 
     def evaluate(self, W: np.ndarray) -> np.ndarray:
-        losses = self.oracle(W)
-        phases = self.stats.queries_by_phase
-        key = self.phase.replace(" ", "_")
-        phases[key] = phases.get(key, 0) + len(W)
+        losses = self.oracle.ask(W, self.phase.replace(" ", "_"))
         if self.progress is not None:
             self.progress(self.phase, self.oracle.queries, len(self.samples))
         return losses
@@ -378,6 +375,7 @@ class _Attack:
         directions = (
             np.array([s.direction for s in self.samples]) if self.samples else np.zeros((0, n))
         )
+        self.stats.queries_by_phase = dict(self.oracle.by_phase)
         self.stats.kinks_per_sample = np.array([s.kinks for s in self.samples], dtype=int)
         self.stats.oriented = np.array([s.oriented for s in self.samples], dtype=bool)
         fit_residual = self.stats.fit_residual
