@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,10 +41,12 @@ from lossrecon.oracle import (
     SoftplusLoss,
 )
 from lossrecon.plots import plot_image_pairs
+from lossrecon.reconstruction import Reconstruction
 
 __all__ = ["BenchSizes", "run_bench"]
 
 Say = Callable[[str], None]  # a line of news as the bench goes
+Row = dict[str, Any]  # one attack run, scored
 
 _DEFENDED_BUDGET = 20
 
@@ -80,7 +83,9 @@ class BenchSizes:
         return cls(300, (20, 8), (25, 50, 100, 200), (8, 16, 32, 64), 2000, 60.0)
 
 
-def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) -> dict:
+def _row(
+    attack: str, data: Dataset, widths: list[int], run: Callable[[], Reconstruction], **extra: Any
+) -> Row:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,7 +126,7 @@ def _row(attack: str, data: Dataset, widths: list[int], run: Callable, **extra) 
     }
 
 
-def _side_by_side(sizes: BenchSizes, say: Say) -> list[dict]:
+def _side_by_side(sizes: BenchSizes, say: Say) -> list[Row]:
     m, n = sizes.small
     widths = [n, 6, 4, 2]
     data = synthetic(m, n, 2, random_state=0)
@@ -158,7 +163,7 @@ def _side_by_side(sizes: BenchSizes, say: Say) -> list[dict]:
     return rows
 
 
-def _defenses(sizes: BenchSizes, say: Say) -> list[dict]:
+def _defenses(sizes: BenchSizes, say: Say) -> list[Row]:
     """The chosen-weights attack behind every defense, with both of its methods: the hat
     on a bias-free network, exact gates on the same widths with biases."""
     m, n = sizes.small
@@ -170,7 +175,7 @@ def _defenses(sizes: BenchSizes, say: Say) -> list[dict]:
     return rows
 
 
-def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Say) -> list[dict]:
+def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Say) -> list[Row]:
     plain = NumpyLossOracle(net, data.inputs, data.targets)
     losses = plain(net.random_weights(64, random_state=0))
     settings: list[tuple[str, float, Callable[[], object]]] = [("none", 0.0, lambda: plain)]
@@ -198,7 +203,7 @@ def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Say) -> l
     for name, strength, make in settings:
         say(f"defense {name} {strength:g} ({method})")
 
-        def run(make: Callable[[], object] = make) -> object:
+        def run(make: Callable[[], object] = make) -> Reconstruction:
             limited = _TimeLimited(make(), sizes.seconds)
             return chosen_weights(limited, net, budget=budget, method=method)
 
@@ -207,7 +212,7 @@ def _defended(net: ReLUNetwork, data: Dataset, sizes: BenchSizes, say: Say) -> l
     return rows
 
 
-def _growth(sizes: BenchSizes, say: Say) -> list[dict]:
+def _growth(sizes: BenchSizes, say: Say) -> list[Row]:
     rows = []
     for m in sizes.grid_m:
         for n in sizes.grid_n:
@@ -215,13 +220,11 @@ def _growth(sizes: BenchSizes, say: Say) -> list[dict]:
             widths = [n, 8, 4, 2]
             data = synthetic(m, n, 2, random_state=2)
             oracle = NumpyLossOracle(ReLUNetwork(widths), data.inputs, data.targets)
-            rows.append(
-                _row("chosen", data, widths, lambda o=oracle, w=widths: chosen_weights(o, w))
-            )
+            rows.append(_row("chosen", data, widths, partial(chosen_weights, oracle, widths)))
     return rows
 
 
-def _figures(out: Path, side: list[dict], defenses: list[dict], growth: list[dict]) -> list[str]:
+def _figures(out: Path, side: list[Row], defenses: list[Row], growth: list[Row]) -> list[str]:
     from matplotlib.figure import Figure
 
     names = []
@@ -318,7 +321,7 @@ def _fmt(value: object, spec: str = ".3g") -> str:
     return "—" if value is None else format(value, spec) if isinstance(value, float) else str(value)
 
 
-def _pairs(defenses: list[dict]) -> list[tuple[dict, dict]]:
+def _pairs(defenses: list[Row]) -> list[tuple[Row, Row]]:
     """(hat row, gates row) for every defense setting, in order."""
     gates = {(r["defense"], r["strength"]): r for r in defenses if r["method"] == "gates"}
     return [
@@ -328,7 +331,7 @@ def _pairs(defenses: list[dict]) -> list[tuple[dict, dict]]:
     ]
 
 
-def _where_defenses_help(defenses: list[dict]) -> list[str]:
+def _where_defenses_help(defenses: list[Row]) -> list[str]:
     """One sentence per defense: the weakest strength at which each method's recall
     falls below one half, or that it never does in the range tried."""
     lines = []
@@ -346,7 +349,7 @@ def _where_defenses_help(defenses: list[dict]) -> list[str]:
 
 
 def _markdown(
-    side: list[dict], defenses: list[dict], growth: list[dict], figures: list[str], quick: bool
+    side: list[Row], defenses: list[Row], growth: list[Row], figures: list[str], quick: bool
 ) -> str:
     lines = [
         f"# lossrecon bench{' (quick)' if quick else ''}",
@@ -421,7 +424,7 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def run_bench(out: str | Path, quick: bool = False, say: Say | None = None) -> dict:
+def run_bench(out: str | Path, quick: bool = False, say: Say | None = None) -> dict[str, Any]:
     """Run everything, write bench.json, report.md and the PNGs into ``out``; return the
     results."""
     out = Path(out)

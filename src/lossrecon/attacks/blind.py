@@ -51,6 +51,10 @@ from lossrecon.oracle import protocol
 from lossrecon.oracle.counting import CountingOracle
 from lossrecon.reconstruction import Reconstruction, RunStats
 
+# What the scale fit gives: the inputs (M, n) and labels (M, d) at their scale, and the
+# weight decay it found.
+Fitted = tuple[np.ndarray, np.ndarray, float]
+
 __all__ = ["blind"]
 
 _ARCH_SPAN = 10.0  # architecture lines cover t in ±_ARCH_SPAN RMS weights
@@ -216,7 +220,7 @@ class _Attack:
     # -- 2. the inputs -------------------------------------------------------------
     def inputs(
         self, layouts: list[list[int]], convention: str, n_samples: int | None
-    ) -> tuple[list[int], tuple | None]:
+    ) -> tuple[list[int], Fitted | None]:
         """Read first-layer rows until the loss is explained; return the layout that
         explains it (the first one if none does) and its scale fit.
 
@@ -327,7 +331,7 @@ class _Attack:
         self.samples.append(_Sample(weight * direction, int(oriented)))
 
     # -- 3. scale and labels -------------------------------------------------------
-    def scale_fit(self, widths: list[int], convention: str, n_samples: int | None) -> tuple | None:
+    def scale_fit(self, widths: list[int], convention: str, n_samples: int | None) -> Fitted | None:
         """Exact inputs, labels and weight decay from a linear fit of E, or None if the
         directions found do not explain the loss."""
         phase, self.phase = self.phase, "scale fit"
@@ -370,7 +374,7 @@ class _Attack:
             labels = np.nan_to_num(beta[pick] / (2 * kappa * c[:, None]))
         return candidates[pick] * c[:, None], labels, float(coef[1])
 
-    def finish(self, widths: list[int] | None, fitted: tuple | None) -> Reconstruction:
+    def finish(self, widths: list[int] | None, fitted: Fitted | None) -> Reconstruction:
         n = widths[0] if widths else 0
         directions = (
             np.array([s.direction for s in self.samples]) if self.samples else np.zeros((0, n))

@@ -96,7 +96,7 @@ _READ_COLUMNS = [
 ]
 
 
-def _table(data: dict[str, Any], columns: list, scored: list) -> str:
+def _table(data: dict[str, Any], columns: list[Any], scored: list[Any]) -> str:
     titles = [title for _, title, _ in columns + scored]
     head = "".join(f"<th>{html.escape(title)}</th>" for title in titles)
     rows = []

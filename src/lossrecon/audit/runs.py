@@ -15,7 +15,13 @@ import numpy as np
 
 from lossrecon.attacks.chosen import chosen_weights
 from lossrecon.attacks.contract import Progress
-from lossrecon.audit.defenses import Defense, answer_defenses, honest_weights, measure
+from lossrecon.audit.defenses import (
+    Defense,
+    DefenseResult,
+    answer_defenses,
+    honest_weights,
+    measure,
+)
 from lossrecon.audit.flower_app import FlowerApp, InProcessClient
 from lossrecon.audit.journals import ClientJournals
 from lossrecon.audit.model import ModelSpec, load_model
@@ -77,13 +83,13 @@ def _flat(inputs: object) -> np.ndarray:
 
 def load_truth(
     reference: str, search_path: Path | None = None
-) -> Callable[[int, dict[str, Any]], dict]:
+) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
     """The truth an auditor passes: ``FILE.npz`` with arrays ``<partition>/<split>/inputs``
     and ``<partition>/<split>/targets``, or ``MODULE:ATTR``, a function of the partition
     id and the app's run config returning ``{split: (inputs, targets)}`` (the app's own
     data loader)."""
     if not reference.endswith(".npz"):
-        function: Callable[[int, dict[str, Any]], dict] = load_object(
+        function: Callable[[int, dict[str, Any]], dict[str, Any]] = load_object(
             reference, search_path, "--truth"
         )
         return function
@@ -93,7 +99,7 @@ def load_truth(
     with np.load(path) as data:
         arrays = {key: data[key] for key in data.files}
 
-    def from_file(partition: int, run_config: dict[str, Any]) -> dict:
+    def from_file(partition: int, run_config: dict[str, Any]) -> dict[str, Any]:
         out = {}
         for key, value in arrays.items():
             part, split, kind = ([*key.split("/"), "", ""])[:3]
@@ -105,7 +111,7 @@ def load_truth(
 
 
 def _truths(
-    loader: Callable[[int, dict[str, Any]], dict],
+    loader: Callable[[int, dict[str, Any]], dict[str, Any]],
     partitions: int,
     run_config: dict[str, Any],
     classes: int,
@@ -123,7 +129,7 @@ def _scored(result: SplitResult, truths: Truth) -> None:
     rec = result.reconstruction
     if rec is None:
         return
-    best: tuple[float, int, dict] | None = None
+    best: tuple[float, int, dict[str, Any]] | None = None
     for (partition, split), (x, y) in truths.items():
         if split != result.split or x.shape[1] != rec.inputs.shape[1]:
             continue
@@ -235,7 +241,7 @@ def _defense_progress(progress: AuditEvents | None) -> Callable[..., None] | Non
 
 
 def _candidates(
-    spec: ModelSpec, split: str, metrics: Mapping[str, str], train_config: dict
+    spec: ModelSpec, split: str, metrics: Mapping[str, str], train_config: dict[str, Any]
 ) -> list[Channel]:
     """The ways a split can be read, in the order tried: the Message API (Flower's
     current templates), then the legacy NumPyClient instructions."""
@@ -325,33 +331,15 @@ def audit_flower(
     replayed: dict[tuple[int, str], int] = {}
     running: dict[tuple[int, str], tuple[str, int, int]] = {}  # phase, queries, samples
 
-    def attack_client(oracle: Any) -> Reconstruction:
-        def told(phase: str, queries: int, samples: int) -> None:
-            running[oracle.key] = (phase, queries, samples)
-
-        if journals is None:
-            return attack(oracle, told)
-        journaled = journals.open(oracle, oracle.key[1], oracle.num_examples)
-        try:
-            return attack(journaled, told)
-        finally:
-            replayed[oracle.key] = journaled.replayed
+    attack_client = _journaled(attack, journals, running, replayed)
 
     results: dict[tuple[int, str], Reconstruction | Exception] = {}
     state: dict[str, Any] = {"rounds": 0, "clients": []}
 
-    def on_round(rounds: int, flower_clients: list) -> None:
+    def on_round(rounds: int, flower_clients: list[Any]) -> None:
         state["rounds"] = rounds
         if progress is not None:
-            labels = _client_labels([c.node_id for c in flower_clients])
-            splits = {
-                f"{labels[c.node_id]}/{c.channel.name}": (
-                    "done" if c.done else running.get(c.key, ("starting", 0, 0))[0],
-                    *running.get(c.key, ("", 0, 0))[1:],
-                )
-                for c in flower_clients
-            }
-            progress("round", {"rounds": rounds, "clients": splits})
+            progress("round", {"rounds": rounds, "clients": _phases(flower_clients, running)})
 
     def server_main(grid: Any, context: Any) -> None:
         nodes = connected_nodes(grid, clients, timeout)[:clients]
@@ -373,26 +361,7 @@ def audit_flower(
 
     start = time.perf_counter()
     app.simulate(server_main, clients)
-    splits_out: list[SplitResult] = []
-    labels = _client_labels([c.node_id for c in state["clients"]])
-    for flower_client in state["clients"]:
-        found = results.get(flower_client.key, OracleError("the server stopped first"))
-        item = SplitResult(
-            labels[flower_client.node_id],
-            flower_client.channel.name,
-            None,
-            flower_client.seconds or 0.0,
-            rounds=flower_client.rounds_used,
-            num_examples=flower_client.num_examples,
-            node_id=flower_client.node_id,
-            replayed=replayed.get(flower_client.key, 0),
-        )
-        if isinstance(found, Reconstruction):
-            item.reconstruction = found
-        else:
-            item.error = f"{type(found).__name__}: {found}"
-        splits_out.append(item)
-    splits_out.sort(key=lambda item: (int(item.client), item.split != "train"))
+    splits_out = _split_results(state["clients"], results, replayed)
     result = AuditResult(
         target={
             "kind": "flower",
@@ -421,26 +390,110 @@ def audit_flower(
         result.truth = True
         _originals(result, truths)
     if defenses and local:
-        target = min(local, key=lambda name: local[name].num_examples or 0)
-        channel = next(c for c in channels if c.name == target)
-        plain = local[target]
-        rows = answer_defenses(lambda: in_process(channel))
-        rows.append(_local_dp(lambda mod: in_process(channel, mod)))
-        mine = truths.get((0, target))
-        half = _half_precision(spec, mine, [s for s in splits_out if s.split == target])
-        if half is not None:
-            rows.append(half)
-        result.defense_target = f"client partition 0, {target} split, in process"
-        result.defenses = measure(
-            rows,
-            plain,
-            attack,
-            honest_weights(_parameters(spec.model)),
-            mine,
-            _defense_progress(progress),
+        result.defense_target, result.defenses = _defended(
+            spec, local, in_process, truths, splits_out, attack, progress
         )
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _journaled(
+    attack: Callable[..., Reconstruction],
+    journals: ClientJournals | None,
+    running: dict[tuple[int, str], tuple[str, int, int]],
+    replayed: dict[tuple[int, str], int],
+) -> Callable[[Any], Reconstruction]:
+    """The attack on one client's oracle, through its journal where there is one (the
+    answers it replayed counted in ``replayed``), its progress kept in ``running``."""
+
+    def attack_client(oracle: Any) -> Reconstruction:
+        def told(phase: str, queries: int, samples: int) -> None:
+            running[oracle.key] = (phase, queries, samples)
+
+        if journals is None:
+            return attack(oracle, told)
+        journaled = journals.open(oracle, oracle.key[1], oracle.num_examples)
+        try:
+            return attack(journaled, told)
+        finally:
+            replayed[oracle.key] = journaled.replayed
+
+    return attack_client
+
+
+def _defended(
+    spec: ModelSpec,
+    local: dict[str, InProcessClient],
+    in_process: Callable[..., InProcessClient],
+    truths: Truth,
+    read: list[SplitResult],
+    attack: Callable[..., Reconstruction],
+    progress: AuditEvents | None,
+) -> tuple[str, list[DefenseResult]]:
+    """The defenses measured on the first client's smallest split, in process: where,
+    and what each one left."""
+    target = min(local, key=lambda name: local[name].num_examples or 0)
+    channel = local[target].channel
+    rows = answer_defenses(lambda: in_process(channel))
+    rows.append(_local_dp(lambda mod: in_process(channel, mod)))
+    mine = truths.get((0, target))
+    half = _half_precision(spec, mine, [s for s in read if s.split == target])
+    if half is not None:
+        rows.append(half)
+    defended = measure(
+        rows,
+        local[target],
+        attack,
+        honest_weights(_parameters(spec.model)),
+        mine,
+        _defense_progress(progress),
+    )
+    return f"client partition 0, {target} split, in process", defended
+
+
+def _phases(
+    flower_clients: list[Any], running: dict[tuple[int, str], tuple[str, int, int]]
+) -> dict[str, tuple[str, int, int]]:
+    """Each client's split as the report names it ("1/train"), with its attack's phase,
+    queries and samples so far."""
+    labels = _client_labels([c.node_id for c in flower_clients])
+    return {
+        f"{labels[c.node_id]}/{c.channel.name}": (
+            "done" if c.done else running.get(c.key, ("starting", 0, 0))[0],
+            *running.get(c.key, ("", 0, 0))[1:],
+        )
+        for c in flower_clients
+    }
+
+
+def _split_results(
+    flower_clients: list[Any],
+    results: dict[tuple[int, str], Reconstruction | Exception],
+    replayed: dict[tuple[int, str], int],
+) -> list[SplitResult]:
+    """What each client's split gave (its reconstruction, or the error that stopped its
+    attack), train before evaluate, client by client."""
+    splits: list[SplitResult] = []
+    labels = _client_labels([c.node_id for c in flower_clients])
+    for flower_client in flower_clients:
+        found = results.get(flower_client.key, OracleError("the server stopped first"))
+        item = SplitResult(
+            labels[flower_client.node_id],
+            flower_client.channel.name,
+            None,
+            flower_client.seconds or 0.0,
+            rounds=flower_client.rounds_used,
+            num_examples=flower_client.num_examples,
+            node_id=flower_client.node_id,
+            replayed=replayed.get(flower_client.key, 0),
+        )
+        if isinstance(found, Reconstruction):
+            item.reconstruction = found
+        else:
+            item.error = f"{type(found).__name__}: {found}"
+        splits.append(item)
+    splits.sort(key=lambda item: (int(item.client), item.split != "train"))
+    return splits
 
 
 def _half_precision(

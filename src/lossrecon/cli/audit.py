@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,7 @@ def _config(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _progress(console: Console):
+def _progress(console: Console) -> Callable[[str, dict[str, Any]], None]:
     """A progress callback printing a line every 100 rounds (each client and split: its
     phase, queries answered, samples recovered) and one per result."""
 

@@ -24,6 +24,7 @@ few, wide layers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,13 +76,15 @@ def _matrices(widths: list[int], w: np.ndarray) -> list[np.ndarray]:
     return [matrix for matrix, _ in layout.unflatten(w[: layout.n_params])]
 
 
-def _hidden(widths: list[int], w: np.ndarray, x: np.ndarray) -> tuple[list, list]:
+def _hidden(widths: list[int], w: np.ndarray, x: np.ndarray) -> tuple[list[Any], list[Any]]:
     """Pre- and post-activations of the hidden layers for input x (n,)."""
     zs = [z[0, 0] for z in pre_activations(Layout(tuple(widths)), _RELU, w[None], x[None])[:-1]]
     return zs, [x, *(_RELU.apply(z) for z in zs)]
 
 
-def node_gradient(widths: list[int], w: np.ndarray, x: np.ndarray, layer: int, node: int):
+def node_gradient(
+    widths: list[int], w: np.ndarray, x: np.ndarray, layer: int, node: int
+) -> np.ndarray:
     """∇_w of the pre-activation of ``node`` in hidden ``layer`` (1-based) at input x: (N,)."""
     matrices = _matrices(widths, w)
     zs, hs = _hidden(widths, w, x)

@@ -264,45 +264,9 @@ def read_line(
                 unresolved, noisy = [(float(lo), float(hi))], True
                 break
             misfit = float(np.median(scaled))
-        new_points: list[np.ndarray] = []
-        pending = []  # gaps still unexplained this round
-        unresolved = []
-        kinks = []
-        if not runs:
-            new_points.append(_subdivide(t))
-            pending.append((float(lo), float(hi)))
-        else:
-            if runs[0][0] > 0:
-                new_points.append(_subdivide(t[: runs[0][0] + 1]))
-                pending.append((float(t[0]), float(t[runs[0][0]])))
-            if runs[-1][1] < len(t) - 1:
-                new_points.append(_subdivide(t[runs[-1][1] :]))
-                pending.append((float(t[runs[-1][1]]), float(t[-1])))
-            for (a_left, b_left), (a_right, b_right) in itertools.pairwise(runs):
-                a_left, b_right = max(a_left, b_left - _LOCAL), min(b_right, a_right + _LOCAL)
-                q_left = _Quadratic.fit(t[a_left : b_left + 1], y[a_left : b_left + 1])
-                q_right = _Quadratic.fit(t[a_right : b_right + 1], y[a_right : b_right + 1])
-                first, last = min(b_left, a_right), max(b_left, a_right)
-                if first == last or a_right <= b_left:
-                    first, last = max(first - 1, a_left), min(last + 1, b_right)
-                interior = slice(b_left + 1, a_right)
-                kink = _single_kink(
-                    q_left, q_right, t[first], t[last], t[interior], y[interior], 4 * tol
-                )
-                witnesses = None if kink is None else _witnesses(kink, t[first], t[last], tol)
-                if kink is not None and not _significant(kink, t[a_left], t[b_right], tol):
-                    continue
-                if kink is not None and witnesses is None:
-                    kinks.append(kink)
-                elif witnesses is not None and t[last] - t[first] > min_width:
-                    new_points.append(witnesses)
-                    pending.append((float(t[first]), float(t[last])))
-                elif t[last] - t[first] <= min_width:
-                    unresolved.append((float(t[first]), float(t[last])))
-                elif kink is None:
-                    new_points.append(_subdivide(t[first : last + 1]))
-                    pending.append((float(t[first]), float(t[last])))
-        fresh = np.unique(np.concatenate(new_points)) if new_points else np.zeros(0)
+        found = _refine(t, y, runs, tol, (float(lo), float(hi)), min_width)
+        kinks, pending, unresolved = found.kinks, found.pending, found.unresolved
+        fresh = np.unique(np.concatenate(found.points)) if found.points else np.zeros(0)
         fresh = fresh[~np.isin(fresh, t)]
         if max_points is not None and fresh.size > max_points - len(t):
             unresolved.extend(pending)
@@ -314,8 +278,79 @@ def read_line(
     else:
         unresolved.extend(pending)
     order = np.argsort(t)
-    found = sorted(kinks, key=lambda k: k.t)
-    return LineReading(found, t[order], y[order], unresolved, noisy)
+    return LineReading(sorted(kinks, key=lambda k: k.t), t[order], y[order], unresolved, noisy)
+
+
+@dataclass
+class _Round:
+    """What one round of reading found: kinks, the points to evaluate next with the gaps
+    they are for (still unexplained), and gaps too narrow to split."""
+
+    kinks: list[Kink] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)
+    pending: list[tuple[float, float]] = field(default_factory=list)
+    unresolved: list[tuple[float, float]] = field(default_factory=list)
+
+    def ask(self, points: np.ndarray, first: float, last: float) -> None:
+        self.points.append(points)
+        self.pending.append((float(first), float(last)))
+
+
+def _refine(
+    t: np.ndarray,
+    y: np.ndarray,
+    runs: list[tuple[int, int]],
+    tol: float,
+    ends: tuple[float, float],
+    min_width: float,
+) -> _Round:
+    """The kinks between the runs of points on one quadratic each, and where to look
+    next: inside the gaps before the first run, after the last, and between two runs
+    that one kink does not explain (all of [lo, hi] = ``ends`` without runs)."""
+    found = _Round()
+    if not runs:
+        found.ask(_subdivide(t), *ends)
+        return found
+    if runs[0][0] > 0:
+        found.ask(_subdivide(t[: runs[0][0] + 1]), t[0], t[runs[0][0]])
+    if runs[-1][1] < len(t) - 1:
+        found.ask(_subdivide(t[runs[-1][1] :]), t[runs[-1][1]], t[-1])
+    for left, right in itertools.pairwise(runs):
+        _between(t, y, left, right, tol, min_width, found)
+    return found
+
+
+def _between(
+    t: np.ndarray,
+    y: np.ndarray,
+    left: tuple[int, int],
+    right: tuple[int, int],
+    tol: float,
+    min_width: float,
+    found: _Round,
+) -> None:
+    """The gap between two runs: one kink, accepted once points beside it confirm it;
+    else points to split it, or, narrower than ``min_width``, unresolved."""
+    (a_left, b_left), (a_right, b_right) = left, right
+    a_left, b_right = max(a_left, b_left - _LOCAL), min(b_right, a_right + _LOCAL)
+    q_left = _Quadratic.fit(t[a_left : b_left + 1], y[a_left : b_left + 1])
+    q_right = _Quadratic.fit(t[a_right : b_right + 1], y[a_right : b_right + 1])
+    first, last = min(b_left, a_right), max(b_left, a_right)
+    if first == last or a_right <= b_left:
+        first, last = max(first - 1, a_left), min(last + 1, b_right)
+    interior = slice(b_left + 1, a_right)
+    kink = _single_kink(q_left, q_right, t[first], t[last], t[interior], y[interior], 4 * tol)
+    witnesses = None if kink is None else _witnesses(kink, t[first], t[last], tol)
+    if kink is not None and not _significant(kink, t[a_left], t[b_right], tol):
+        return
+    if kink is not None and witnesses is None:
+        found.kinks.append(kink)
+    elif witnesses is not None and t[last] - t[first] > min_width:
+        found.ask(witnesses, t[first], t[last])
+    elif t[last] - t[first] <= min_width:
+        found.unresolved.append((float(t[first]), float(t[last])))
+    elif kink is None:
+        found.ask(_subdivide(t[first : last + 1]), t[first], t[last])
 
 
 def _stairs(y: np.ndarray) -> int:

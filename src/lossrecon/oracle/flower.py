@@ -52,7 +52,7 @@ __all__ = [
 Attack = Callable[[object], Reconstruction]
 
 
-def _flwr():
+def _flwr() -> Any:
     common = require("flwr.common", "flower")
     app = require("flwr.app", "flower")
     compat = require("flwr.compat.common.recorddict_compat", "flower")
@@ -180,7 +180,7 @@ class _Client:
 
     node_id: int
     channel: Channel
-    queue: deque = field(default_factory=deque)
+    queue: deque[Any] = field(default_factory=deque)
     done: bool = False
     missed: int = 0
     num_examples: int | None = None
@@ -346,7 +346,9 @@ class FlowerRounds:
         if self.on_round is not None:
             self.on_round(self.rounds, self.clients)
 
-    def _messages(self, clients: Iterable[_Client], probe: bool) -> tuple[list, dict]:
+    def _messages(
+        self, clients: Iterable[_Client], probe: bool
+    ) -> tuple[list[Any], dict[Any, Any]]:
         """This round's messages, and (node, group id) -> (client, query)."""
         _, app, _ = _flwr()
         messages, asked = [], {}
@@ -369,7 +371,7 @@ class FlowerRounds:
                 asked[client.node_id, group] = client, query
         return messages, asked
 
-    def _record(self, replies: Iterable, asked: dict) -> None:
+    def _record(self, replies: Iterable[Any], asked: dict[Any, Any]) -> None:
         """Answer the queries replied to; count a missed round for a silent client (and
         keep the error a failing one replied with, to say why it failed)."""
         with self.changed:

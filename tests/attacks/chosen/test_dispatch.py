@@ -130,48 +130,35 @@ def test_shares_beyond_float64_are_missed_not_garbled():
     assert report["precision"] == 1.0 and report["recall"] >= 14 / 20
 
 
+class Recording:
+    """An oracle of N weights that records every batch it is asked."""
+
+    def __init__(self, n_params):
+        self.n_params, self.calls = n_params, []
+
+    def __call__(self, W):
+        self.calls.append(W)
+        return np.zeros(len(W))
+
+
 def test_widths_that_do_not_match_fail_before_any_query():
-    calls = []
-
-    class Oracle:
-        n_params = 17
-
-        def __call__(self, W):
-            calls.append(W)
-            return np.zeros(len(W))
-
+    oracle = Recording(17)
     with pytest.raises(ConfigurationError, match="N = 17"):
-        lr.attacks.chosen_weights(Oracle(), [4, 3, 1])
-    assert calls == []
+        lr.attacks.chosen_weights(oracle, [4, 3, 1])
+    assert oracle.calls == []
 
 
 def test_a_torch_model_for_the_architecture_is_refused_in_one_line_before_any_query():
     """Reading an nn.Module's architecture is not built yet: a ConfigurationError that
     says what to give instead, not a TypeError from deep inside."""
     torch = pytest.importorskip("torch")
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.fc2 = torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)
-
-        def forward(self, x):
-            return self.fc2(torch.relu(self.fc1(x)))
-
-    calls = []
-
-    class Oracle:
-        n_params = 23
-
-        def __call__(self, W):
-            calls.append(W)
-            return np.zeros(len(W))
-
+    net = type("Net", (torch.nn.Sequential,), {})(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    oracle = Recording(23)
     with pytest.raises(ConfigurationError, match=r"Net model; attacks take its widths"):
-        lr.attacks.chosen_weights(Oracle(), Net())
+        lr.attacks.chosen_weights(oracle, net)
     with pytest.raises(ConfigurationError, match="list of layer widths"):
-        lr.attacks.chosen_weights(Oracle(), "4,3,2")
-    assert calls == []
+        lr.attacks.chosen_weights(oracle, "4,3,2")
+    assert oracle.calls == []
 
 
 def test_narrow_networks_are_refused_with_a_reason():

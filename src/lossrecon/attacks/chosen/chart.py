@@ -22,7 +22,6 @@ from lossrecon.attacks.chosen.checks import check_consistent
 from lossrecon.attacks.chosen.counts import COUNT_TOL, count_capacity, count_windows
 from lossrecon.attacks.chosen.cuts import DERIVED, Cuts
 from lossrecon.attacks.chosen.isolation import Isolated, Isolation, Reading, Readout, Scaled
-from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.rescue import rescued
 from lossrecon.attacks.chosen.windows import Window
 
@@ -38,20 +37,14 @@ _CONFIRM = 4  # windows of equal share that confirm it is one sample's (M unknow
 class BiasedChart(Isolation):
     """Isolation for networks with biases: windows counted, split and counted again.
 
-    ``n_samples``, M when known, only speeds the chart; ``pack`` lets counts share a
-    query once one sample's share and κ are known; warnings go to ``notes``."""
+    Its windows come from ``cuts``; ``n_samples``, M when known, only speeds the chart;
+    ``pack`` lets counts share a query once one sample's share and κ are known; warnings
+    go to ``notes``."""
 
-    def __init__(
-        self,
-        queries: GatedQueries,
-        rng: np.random.Generator,
-        n_samples: int | None,
-        pack: bool,
-        notes: list[str],
-    ) -> None:
-        self.queries = queries
+    def __init__(self, cuts: Cuts, n_samples: int | None, pack: bool, notes: list[str]) -> None:
+        self.cuts = cuts
+        self.queries = queries = cuts.queries
         self.client = queries.client
-        self.cuts = Cuts(queries, rng)
         self.n_samples = n_samples
         self.notes = notes
         self.capacity = count_capacity(self.client, pack, queries.router.units)

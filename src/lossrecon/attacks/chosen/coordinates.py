@@ -14,15 +14,9 @@ from functools import partial
 
 import numpy as np
 
+from lossrecon.attacks.chosen import packing
 from lossrecon.attacks.chosen.isolation import Isolated
-from lossrecon.attacks.chosen.packing import (
-    PackGrid,
-    decode,
-    pack_grid,
-    per_query,
-    weights,
-    widened,
-)
+from lossrecon.attacks.chosen.packing import PackGrid
 from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.values import ValueReader
 
@@ -152,13 +146,13 @@ class CoordinateReader:
         pilot = everyone[:_PILOT] if self.pack else everyone
         measured(pilot)
         one_by_one(pilot)
-        self.grid = pack_grid(inputs[pilot], errors[pilot]) if self.pack else None
+        self.grid = packing.pack_grid(inputs[pilot], errors[pilot]) if self.pack else None
         if self.pack and self.grid is None and k > len(pilot):  # more before giving up
             more = everyone[len(pilot) : _PILOT_MORE]
             measured(more)
             one_by_one(more)
             pilot = everyone[: len(pilot) + len(more)]
-            self.grid = pack_grid(inputs[pilot], errors[pilot], per_feature=True)
+            self.grid = packing.pack_grid(inputs[pilot], errors[pilot], per_feature=True)
         rest = everyone[len(pilot) :]
         if not len(rest):
             return inputs, errors
@@ -185,8 +179,8 @@ class CoordinateReader:
         client = self.client
         room = (self.queries.router.rows - 2 * self.isolated.depth) // 2
         relative_error = client.answer_error + 2.0 * client.roundoff
-        count = per_query(grid.levels, relative_error, room)
-        seen, grid = grid, widened(grid, count, relative_error)
+        count = packing.per_query(grid.levels, relative_error, room)
+        seen, grid = grid, packing.widened(grid, count, relative_error)
         groups = [np.arange(start, min(start + count, self.n)) for start in range(0, self.n, count)]
         k = len(rows)
         # Every group of every sample in one batch (a Flower server asks it in as few
@@ -196,7 +190,7 @@ class CoordinateReader:
         gamma, u_scale, u_max = (np.zeros(len(groups) * k) for _ in range(3))
         for g, coordinates in enumerate(groups):
             p, at = len(coordinates), slice(g * k, (g + 1) * k)
-            omega, gamma[at] = weights(grid, coordinates)
+            omega, gamma[at] = packing.weights(grid, coordinates)
             extra[at, 2 * np.arange(p), coordinates] = 1.0
             extra[at, 2 * np.arange(p) + 1, coordinates] = -1.0
             mix[at, : 2 * p] = np.repeat(omega, 2) * np.tile([1.0, -1.0], p)
@@ -216,7 +210,7 @@ class CoordinateReader:
         )
         for g, coordinates in enumerate(groups):
             at = slice(g * k, (g + 1) * k)
-            values, bounds, ok = decode(u[at], du[at], grid, coordinates)
+            values, bounds, ok = packing.decode(u[at], du[at], grid, coordinates)
             good, bad = rows[ok], rows[~ok]
             inputs[np.ix_(good, coordinates)] = values[ok]
             errors[np.ix_(good, coordinates)] = bounds[ok]

@@ -14,6 +14,7 @@ import numpy as np
 
 from lossrecon.attacks.chosen.client import Client
 from lossrecon.attacks.chosen.queries import GATE, GatedQueries
+from lossrecon.attacks.chosen.router import GateRouter
 from lossrecon.attacks.chosen.windows import Window
 from lossrecon.precision import in_format
 
@@ -44,30 +45,10 @@ def count_windows(
     """Set every window's share and error: packed where its count bound (its parent's
     count) allows, by one count pair per pack, the rest, and every pack that did not
     decode, one window a pair."""
-    router = queries.router
-    single: list[Window] = []
-    packs: list[list[int]] = []
     if packable:
-        order = sorted(range(len(windows)), key=lambda i: bounds[i])
-        pack: list[int] = []
-        product, rows = 1, 0
-        for i in order:
-            depth = 2 * len(windows[i].dirs)
-            grown = product * (bounds[i] + 1)
-            if pack and (
-                grown > capacity or rows + depth > router.rows or len(pack) >= router.units
-            ):
-                packs.append(pack)
-                pack, grown, rows = [], bounds[i] + 1, 0
-            if grown > capacity:
-                single.append(windows[i])
-                continue
-            pack.append(i)
-            product, rows = grown, rows + depth
-        if pack:
-            packs.append(pack)
+        packs, single = _packs(windows, bounds, capacity, queries.router)
     else:
-        single = list(windows)
+        packs, single = [], list(windows)
     single += [windows[p[0]] for p in packs if len(p) == 1]
     packs = [p for p in packs if len(p) > 1]
     decoded = _packed_shares(queries, windows, bounds, packs, kappa)
@@ -80,6 +61,33 @@ def count_windows(
     if single:
         for window, (share, error) in zip(single, queries.shares(single).T, strict=True):
             window.share, window.error = float(share), float(error)
+
+
+def _packs(
+    windows: list[Window], bounds: list[int], capacity: int, router: GateRouter
+) -> tuple[list[list[int]], list[Window]]:
+    """Windows grouped into packs, fewest count bounds first: each pack's product of
+    (bound + 1) within ``capacity``, its gates within the first layer's rows, one
+    layer-2 unit a window; and the windows too large for any pack."""
+    single: list[Window] = []
+    packs: list[list[int]] = []
+    order = sorted(range(len(windows)), key=lambda i: bounds[i])
+    pack: list[int] = []
+    product, rows = 1, 0
+    for i in order:
+        depth = 2 * len(windows[i].dirs)
+        grown = product * (bounds[i] + 1)
+        if pack and (grown > capacity or rows + depth > router.rows or len(pack) >= router.units):
+            packs.append(pack)
+            pack, grown, rows = [], bounds[i] + 1, 0
+        if grown > capacity:
+            single.append(windows[i])
+            continue
+        pack.append(i)
+        product, rows = grown, rows + depth
+    if pack:
+        packs.append(pack)
+    return packs, single
 
 
 def _packed_shares(

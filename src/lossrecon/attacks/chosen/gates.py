@@ -30,6 +30,7 @@ import numpy as np
 from lossrecon.attacks.chosen.chart import BiasedChart
 from lossrecon.attacks.chosen.checks import read_twice
 from lossrecon.attacks.chosen.client import Ask, Client, measure_client
+from lossrecon.attacks.chosen.cuts import Cuts
 from lossrecon.attacks.chosen.homogeneous import HomogeneousIsolation, homogeneous_fit
 from lossrecon.attacks.chosen.isolation import Isolation, Reading, Scaled
 from lossrecon.attacks.chosen.packing import PackGrid
@@ -117,13 +118,14 @@ def read_gated(
         )
     client = measure_client(ask, net.n_params, loss, dtype, net.n_outputs, digits, ceiling, closed)
     queries = GatedQueries(ask, router, client, Directions())
+    cuts = Cuts(queries, rng)
     isolation: Isolation
     if homogeneous:
         isolation = HomogeneousIsolation(
-            queries, rng, n_samples, reduction or ASSUMED_REDUCTION, reduction_known, notes
+            cuts, n_samples, reduction or ASSUMED_REDUCTION, reduction_known, notes
         )
     else:
-        isolation = BiasedChart(queries, rng, n_samples, pack, notes)
+        isolation = BiasedChart(cuts, n_samples, pack, notes)
     # Without biases the inputs are read in the anchor's units, a / (u0·a), which lie on
     # no common grid: nothing is packed.
     readout = InputReadout(queries, rng)

@@ -57,24 +57,21 @@ def homogeneous_fit(loss: str | None, dtype: str | None) -> str | None:
 
 
 class HomogeneousIsolation(Isolation):
-    """Isolation for bias-free networks under a squared loss; ``reduction`` scales the
-    inputs back (``reduction_known``: declared, not assumed), ``n_samples`` is M when
-    known."""
+    """Isolation for bias-free networks under a squared loss, its windows from
+    ``cuts``; ``reduction`` scales the inputs back (``reduction_known``: declared, not
+    assumed), ``n_samples`` is M when known."""
 
     def __init__(
         self,
-        queries: GatedQueries,
-        rng: np.random.Generator,
+        cuts: Cuts,
         n_samples: int | None,
         reduction: str,
         reduction_known: bool,
         notes: list[str],
     ) -> None:
-        self.queries = queries
-        self.client = queries.client
-        self.cuts = Cuts(queries, rng)
-        self.chart = WeightedChart(self.cuts, notes)
-        self.rng = rng
+        self.cuts = cuts
+        self.chart = WeightedChart(cuts, notes)
+        self.queries, self.client, self.rng = cuts.queries, cuts.client, cuts.rng
         self.n_samples = n_samples
         self.reduction = reduction
         self.reduction_known = reduction_known

@@ -10,10 +10,11 @@ format's range and the client's ceiling allow.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from lossrecon.attacks.chosen.client import power_of_two
+from lossrecon.attacks.chosen.client import Client, power_of_two
 from lossrecon.attacks.chosen.isolation import Isolated
 from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.precision import ROUNDOFF
@@ -21,24 +22,21 @@ from lossrecon.precision import ROUNDOFF
 __all__ = ["ValueReader"]
 
 
+@dataclass(frozen=True)
 class ValueReader:
     """Values of the samples ``isolated`` holds, sent out on the output ``column`` of
     each (K,): output 0 for a squared loss, whose labels' first outputs ``first_output``
     (K,) are known, a column other than each one's class for cross-entropy
     (``first_output`` None)."""
 
-    def __init__(
-        self,
-        queries: GatedQueries,
-        isolated: Isolated,
-        column: np.ndarray,
-        first_output: np.ndarray | None,
-    ) -> None:
-        self.queries = queries
-        self.client = queries.client
-        self.isolated = isolated
-        self.column = column
-        self.first_output = first_output
+    queries: GatedQueries
+    isolated: Isolated
+    column: np.ndarray
+    first_output: np.ndarray | None
+
+    @property
+    def client(self) -> Client:
+        return self.queries.client
 
     def su(self, delta: np.ndarray, weight: np.ndarray, label: np.ndarray | None) -> np.ndarray:
         """s u >= 0 from Δ and the window's factor (count times κ): squared loss with
