@@ -385,7 +385,7 @@ def test_bias_free_gates_refuse_what_they_do_not_read_before_the_first_query():
         undeclared = Asked(Undeclared(oracle))
         with pytest.raises(ConfigurationError, match=reason):
             read_bias_free(undeclared, widths, method="gates")
-        assert 0 < undeclared.asked <= 20  # the probe, and nothing more
+        assert 0 < undeclared.asked <= 21  # the probe, and nothing more
     narrow = lr.ReLUNetwork([64, 4, 4, 10])
     with pytest.raises(ConfigurationError, match="width >= 5 without biases"):
         read_bias_free(lr.NumpyLossOracle(narrow, x, y), narrow, method="gates")

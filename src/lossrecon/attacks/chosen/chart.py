@@ -24,6 +24,7 @@ from lossrecon.attacks.chosen.cuts import DERIVED, Cuts
 from lossrecon.attacks.chosen.isolation import Isolated, Isolation, Reading, Readout, Scaled
 from lossrecon.attacks.chosen.rescue import rescued
 from lossrecon.attacks.chosen.windows import Window
+from lossrecon.errors import AttackError
 
 __all__ = ["NOTHING", "BiasedChart"]
 
@@ -106,7 +107,7 @@ class BiasedChart(Isolation):
         spent = 0
         for _ in range(_LEVELS):
             # One sample's share: the smallest share known to a tenth of itself.
-            precise = [w.share for w in leaves if w.error <= 0.1 * w.share]
+            precise = [w.share for w in leaves if w.share > 0 and w.error <= 0.1 * w.share]
             if (len(leaves) > 1 or known) and precise:
                 self.unit = min(self.unit, *precise)
             slack = max(0.01, *(3.0 * w.error / w.share for w in leaves))
@@ -176,6 +177,13 @@ class BiasedChart(Isolation):
         again, again_error = self.queries.shares(singles, "kappa", scale)
         check_consistent(first, again, 4.0 * (first_error + again_error))
         unit = float(np.median(first))
+        if not unit > 0:
+            raise AttackError(
+                "the client's answers disagree with themselves: windows that each held one "
+                "sample's share of the loss when charted hold none when asked again. Its "
+                "loss is not a fixed function of the weights (dropout left on, batches of "
+                "unequal sizes reshuffled every call, a model that changes between calls)"
+            )
         return unit / float(self.client.pair_share(1.0))
 
     def unit_guess(self, w: Window) -> float:
