@@ -23,6 +23,7 @@ what each window holds (:mod:`.readout`: :mod:`.labels`, :mod:`.coordinates`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +33,7 @@ from lossrecon.attacks.chosen.checks import read_twice
 from lossrecon.attacks.chosen.client import Ask, Client, measure_client
 from lossrecon.attacks.chosen.cuts import Cuts
 from lossrecon.attacks.chosen.homogeneous import HomogeneousIsolation, homogeneous_fit
-from lossrecon.attacks.chosen.isolation import Isolation, Reading, Scaled
+from lossrecon.attacks.chosen.isolation import Isolation, Reading, Readout, Scaled
 from lossrecon.attacks.chosen.packing import PackGrid
 from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.readout import InputReadout
@@ -44,7 +45,10 @@ from lossrecon.network import ReLUNetwork
 from lossrecon.oracle.protocol import ASSUMED_REDUCTION
 from lossrecon.reconstruction import Stopped
 
-__all__ = ["GatedResult", "read_gated"]
+__all__ = ["GatedResult", "ReadoutMaker", "read_gated"]
+
+# What makes a readout for the gated queries (with the run's random draws).
+ReadoutMaker = Callable[[GatedQueries, np.random.Generator], Readout]
 
 
 @dataclass
@@ -88,6 +92,7 @@ def read_gated(
     ceiling: float | None = None,
     pack: bool = True,
     reduction: str | None = None,
+    readout: ReadoutMaker = InputReadout,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -100,7 +105,8 @@ def read_gated(
     quantized data are read several to an answer once the first samples show their grid.
     Without biases (squared loss only) the inputs and labels come back in the scale
     ``reduction`` gives them (the protocol's assumed one when None: the answers cannot
-    tell).
+    tell). ``readout(queries, rng)`` makes what reads each isolated sample (an MLP's
+    input coordinates and label by default); isolation is the same whatever it reads.
     """
     notes: list[str] = []
     router = GateRouter(net)
@@ -128,16 +134,16 @@ def read_gated(
         isolation = BiasedChart(cuts, n_samples, pack, notes)
     # Without biases the inputs are read in the anchor's units, a / (u0·a), which lie on
     # no common grid: nothing is packed.
-    readout = InputReadout(queries, rng)
+    read = readout(queries, rng)
     isolated = isolation.isolate()
     if isolated is None:
         return _nothing(net, notes)
-    reading = isolation.verify(isolated, readout(isolated, pack and not homogeneous))
+    reading = isolation.verify(isolated, read(isolated, pack and not homogeneous))
     # From here on every sample of ``reading`` that passed its check is read: whatever
     # stops the mending, they are returned.
     stopped: Exception | None = None
     try:
-        for better in isolation.mend(reading, readout):
+        for better in isolation.mend(reading, read):
             reading = better
     except (*EARLY_STOPS, AttackError) as exc:
         stopped = exc
