@@ -565,3 +565,17 @@ def test_a_loss_with_weight_decay_is_read_by_the_hat_and_the_run_says_why():
     single = lr.NumpyLossOracle(net, data.inputs, data.targets, decay, dtype="float32")
     with pytest.raises(ConfigurationError, match="computes squared in float32"):
         run(single, net)
+
+
+def test_rounded_answers_are_read_at_outputs_a_narrower_client_holds():
+    """Answers rounded to 6 digits show no format (they look float64): reading shares
+    outweigh the rest only as far as 6 digits tell, so a float32 client is asked outputs
+    it holds, each coordinate once (they overflowed it and were asked again before)."""
+    x, y = digits(40)
+    widths = [64, 16, 8, 10]
+    model = mlp(widths, bias=False)
+    rounded = lr.oracle.RoundedLoss(lr.TorchLossOracle(model, x, y, torch.nn.MSELoss()), 6)
+    rec = read_bias_free(Undeclared(rounded), widths, reduction="mean", pack=False)
+    assert rec.stats.dtype == "float64"  # what the rounded answers show
+    assert rec.stats.queries_by_phase["coordinates"] <= 1.1 * 40 * 64
+    assert lr.evaluate(rec, x, y, tau=1e-4)["recall"] == 1.0

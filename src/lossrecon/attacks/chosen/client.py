@@ -100,8 +100,12 @@ class Client:
         """A reading query's isolated share outweighs the rest of the loss so far that
         the rest, summed in the client's format, falls below the share's last bit: adding
         it then rounds to nothing instead of to a bit of the share at each step of the
-        client's summation (the error grew with M before: 6e-7 at M = 500)."""
-        return max(_DOMINANCE, 16.0 / self.roundoff)
+        client's summation (the error grew with M before: 6e-7 at M = 500). Answers
+        rounded to fewer digits, or noisy, carry no more bits than that: their rounding
+        or noise sets the last bit that counts (a larger share would only ask outputs a
+        client in a narrower format than its answers show cannot hold)."""
+        last_bit = max(self.roundoff, self.answers.decimal, self.noise)
+        return max(_DOMINANCE, 16.0 / last_bit)
 
     @property
     def headroom(self) -> float:
