@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from lossrecon.attacks.chosen.checks import check_consistent
+from lossrecon.attacks.chosen.checks import TWICE, check_consistent
 from lossrecon.attacks.chosen.counts import COUNT_TOL, count_capacity, count_windows
-from lossrecon.attacks.chosen.cuts import DERIVED, Cuts
+from lossrecon.attacks.chosen.cuts import CHART_BUDGET, DERIVED, LEVELS, Cuts
 from lossrecon.attacks.chosen.isolation import Isolated, Isolation, Reading, Readout, Scaled
 from lossrecon.attacks.chosen.rescue import rescued
 from lossrecon.attacks.chosen.windows import Window
@@ -29,9 +29,6 @@ from lossrecon.errors import AttackError
 __all__ = ["NOTHING", "BiasedChart"]
 
 NOTHING = "no sample's share shows in the loss: nothing to read"
-_LEVELS = 100  # chart levels at most
-_CHART_BUDGET = 40  # splits per window found, at most, before the chart gives up
-_KAPPA_WINDOWS = 8  # single-sample windows asked again for the loss's factor
 _CONFIRM = 4  # windows of equal share that confirm it is one sample's (M unknown)
 
 
@@ -105,7 +102,7 @@ class BiasedChart(Isolation):
         if not leaves:
             return []
         spent = 0
-        for _ in range(_LEVELS):
+        for _ in range(LEVELS):
             # One sample's share: the smallest share known to a tenth of itself.
             precise = [w.share for w in leaves if w.share > 0 and w.error <= 0.1 * w.share]
             if (len(leaves) > 1 or known) and precise:
@@ -121,7 +118,7 @@ class BiasedChart(Isolation):
             ]
             if not todo:
                 break
-            if spent > _CHART_BUDGET * max(len(leaves), 1) + 1000:
+            if spent > CHART_BUDGET * max(len(leaves), 1) + 1000:
                 self.notes.append(
                     "the chart does not settle (noisy answers?): reading the windows it has"
                 )
@@ -131,7 +128,7 @@ class BiasedChart(Isolation):
             spent += len(todo)
             leaves = rest + self.split(todo)
         else:
-            self.notes.append(f"windows were still unsplit after {_LEVELS} levels")
+            self.notes.append(f"windows were still unsplit after {LEVELS} levels")
         return self.settle(leaves)
 
     @property
@@ -155,7 +152,7 @@ class BiasedChart(Isolation):
         if not self.confirmed or self.capacity < 4 or self.kappa_read:
             return
         singles = sum(round(w.share / self.unit) == 1 for w in leaves)
-        if singles < _KAPPA_WINDOWS or self.near_unit(self.kappa_tried):
+        if singles < TWICE or self.near_unit(self.kappa_tried):
             return
         self.kappa_tried = self.unit
         kappa = self.measure_kappa(leaves)
@@ -168,7 +165,7 @@ class BiasedChart(Isolation):
         """κ from one sample's share in a count pair, asked afresh of a few single-sample
         windows (the chart's shares of most windows are differences, with their parents'
         rounding in them)."""
-        singles = [w for w in windows if round(w.share / self.unit) == 1][:_KAPPA_WINDOWS]
+        singles = [w for w in windows if round(w.share / self.unit) == 1][:TWICE]
         if not singles:
             return self.unit / float(self.client.pair_share(1.0))
         # κ then carries the format's roundoff, not the closed loss's.

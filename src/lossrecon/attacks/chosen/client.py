@@ -13,7 +13,7 @@ import numpy as np
 
 from lossrecon.precision import ACCUMULATION, LARGEST, ROUNDOFF, AnswerModel
 
-__all__ = ["SPACING", "Ask", "Client", "measure_client", "power_of_two"]
+__all__ = ["NOISE_READS", "SPACING", "Ask", "Client", "measure_client", "power_of_two"]
 
 Ask = Callable[[np.ndarray, str], np.ndarray]  # (K, N) weight vectors, a phase -> (K,) answers
 
@@ -22,6 +22,7 @@ SPACING = 64.0  # logit gap between classes (e^-64 is below every format's resol
 _DOMINANCE = 1e4  # the isolated sample's share over everything else, in reading queries, at least
 _REPEATS = 8  # answers at w = 0 that measure the noise of the answers
 _NOISE_REPEATS = 24  # more answers at w = 0 when the first show noise
+NOISE_READS = 8  # extra readings, at most, of a sample whose bound the answers' noise widens
 
 
 def power_of_two(x: float | np.ndarray) -> np.ndarray:

@@ -13,9 +13,11 @@ from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.windows import Window
 from lossrecon.precision import in_format
 
-__all__ = ["DERIVED", "Cuts"]
+__all__ = ["CHART_BUDGET", "DERIVED", "LEVELS", "Cuts"]
 
 DERIVED = 0.05  # a derived share may be off by this share of one sample's, no more
+LEVELS = 100  # chart levels at most
+CHART_BUDGET = 40  # splits per window found, at most, before a chart gives up
 _RECUTS = 3  # cuts of a window that cut a sample, before it is charted on a new direction
 _DIRECTIONS = 4  # directions a window is charted along, at most
 

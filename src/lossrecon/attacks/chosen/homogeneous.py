@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from lossrecon.attacks.chosen.chart import NOTHING
-from lossrecon.attacks.chosen.checks import bounded, check_consistent
+from lossrecon.attacks.chosen.checks import TWICE, bounded, check_consistent
 from lossrecon.attacks.chosen.cuts import Cuts
 from lossrecon.attacks.chosen.isolation import Isolated, Isolation, Reading, Readout, Scaled
 from lossrecon.attacks.chosen.queries import GatedQueries
@@ -33,7 +33,6 @@ from lossrecon.precision import in_format
 
 __all__ = ["HomogeneousIsolation", "alone", "anchored", "homogeneous_fit"]
 
-_KAPPA_WINDOWS = 8  # windows whose factor is asked twice, and must agree
 _ALONE = 2  # fresh directions a window is narrowed along to check it holds one sample
 _RECHARTS = 4  # times the windows whose reading fails are charted again
 
@@ -128,7 +127,7 @@ class HomogeneousIsolation(Isolation):
         client = self.client
         for w in windows:
             w.scale = client.dominant_scale(max(w.share, 1e-300))
-        few = windows[:_KAPPA_WINDOWS]
+        few = windows[:TWICE]
         share, error = self.queries.shares(windows + few, "weights")
         k, j = len(windows), len(few)
         check_consistent(share[:j], share[k:], 4.0 * (error[:j] + error[k:]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossrecon.attacks.chosen.client import SPACING, power_of_two
+from lossrecon.attacks.chosen.client import NOISE_READS, SPACING, power_of_two
 from lossrecon.attacks.chosen.isolation import Isolated
 from lossrecon.attacks.chosen.packing import PackGrid, decode, pack_grid, weights
 from lossrecon.attacks.chosen.queries import GatedQueries
@@ -21,7 +21,6 @@ from lossrecon.precision import ROUNDOFF, in_format
 __all__ = ["Labels", "read_labels"]
 
 _LABEL_PILOT = 16  # squared loss: samples whose outputs are read one a query, for a grid
-_NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 
 
 @dataclass
@@ -105,7 +104,7 @@ class _LabelReader:
         times = np.ceil((blur / 0.05) ** 2) - 1.0
         again = np.flatnonzero((times >= 1) & client.answers.noisy)
         if len(again):
-            times = np.minimum(times[again], 2 * _NOISE_READS)
+            times = np.minimum(times[again], 2 * NOISE_READS)
             total = delta[again].copy()
             for r in range(1, int(times.max()) + 1):
                 rows = again[times >= r]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossrecon.attacks.chosen.checks import CONFIDENT, confident
+from lossrecon.attacks.chosen.client import NOISE_READS
 from lossrecon.attacks.chosen.coordinates import CoordinateReader
 from lossrecon.attacks.chosen.isolation import Isolated, Reading
 from lossrecon.attacks.chosen.labels import read_labels
@@ -19,8 +20,6 @@ from lossrecon.attacks.chosen.queries import GatedQueries
 from lossrecon.attacks.chosen.values import ValueReader
 
 __all__ = ["InputReadout"]
-
-_NOISE_READS = 8  # extra readings of a sample whose bound the answers' noise widens
 
 
 class InputReadout:
@@ -51,12 +50,12 @@ class InputReadout:
             reader.packed[carried] = 0.0
             ok = checked()
         # Noisy answers: a sample whose bound is too wide, or that failed its check, is
-        # read again as many times as its bound asks for (at most _NOISE_READS).
+        # read again as many times as its bound asks for (at most NOISE_READS).
         weak = np.flatnonzero(~ok & np.all(np.isfinite(inputs), axis=1))
         if client.answers.noisy and len(weak):
             norm = np.linalg.norm(inputs[weak], axis=1)
             ratio = np.linalg.norm(errors[weak], axis=1) / (0.8 * CONFIDENT * norm)
-            times = np.clip(np.ceil(ratio**2) - 1.0, 1.0, _NOISE_READS)
+            times = np.clip(np.ceil(ratio**2) - 1.0, 1.0, NOISE_READS)
             reader.repeat(weak, times, inputs, errors)
             ok = checked()
         k = len(isolated)

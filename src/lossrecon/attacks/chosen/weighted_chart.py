@@ -17,14 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lossrecon.attacks.chosen.cuts import DERIVED, Cuts
+from lossrecon.attacks.chosen.cuts import CHART_BUDGET, DERIVED, LEVELS, Cuts
 from lossrecon.attacks.chosen.windows import Window
 from lossrecon.precision import in_format
 
 __all__ = ["WeightedChart"]
 
-_LEVELS = 100  # chart levels at most
-_CHART_BUDGET = 40  # splits per window found, at most, before the chart gives up
 _BLUR = 0.05  # a blur of positions, over a window's half-width, probed before reading
 _STABLE = 3  # probes near the mean that leave one part empty, before reading
 
@@ -49,13 +47,13 @@ class WeightedChart:
 
         done: list[Window] = []
         spent, start = 0, len(leaves)
-        for _ in range(_LEVELS):
+        for _ in range(LEVELS):
             fits = [w.stable < _STABLE and self.cuts.splittable(w, unit_guess(w)) for w in leaves]
             todo = [w for w, fit in zip(leaves, fits, strict=True) if fit]
             done += [w for w, fit in zip(leaves, fits, strict=True) if not fit]
             if not todo:
                 return done
-            if spent > _CHART_BUDGET * max(len(done) + len(todo), start) + 1000:
+            if spent > CHART_BUDGET * max(len(done) + len(todo), start) + 1000:
                 self.notes.append(
                     "the chart does not settle (noisy answers?): reading the windows it has"
                 )
@@ -78,7 +76,7 @@ class WeightedChart:
                 spent += 4 * len(loose)
             spent += len(split)
             leaves = self.split(split, cuts, phase, unit_guess)
-        self.notes.append(f"windows were still unsplit after {_LEVELS} levels")
+        self.notes.append(f"windows were still unsplit after {LEVELS} levels")
         return done + leaves
 
     def probe_cut(self, w: Window) -> float | None:
