@@ -73,3 +73,25 @@ def test_a_journal_of_another_attack_is_refused(target, tmp_path):
     JournalOracle(oracle, journal)(np.ones((2, oracle.n_params)))
     with pytest.raises(ConfigurationError, match="differs from the journal"):
         JournalOracle(oracle, journal)(np.zeros((2, oracle.n_params)))
+
+
+def test_a_journal_keeps_sixteen_bytes_a_query_not_the_weights(target, tmp_path):
+    """What replay needs is each answer and a fingerprint of its query."""
+    oracle, _ = target
+    journal = tmp_path / "attack.journal"
+    kept = JournalOracle(oracle, journal)
+    rng = np.random.default_rng(0)
+    for k in (1, 10, 100):
+        kept(rng.normal(size=(k, oracle.n_params)))
+    header = len(b"lossrecon journal 2\n")
+    assert journal.stat().st_size == header + 3 * 4 + 111 * 16
+
+
+def test_a_journal_of_the_first_format_is_refused_by_name(target, tmp_path):
+    oracle, _ = target
+    journal = tmp_path / "attack.journal"
+    with journal.open("wb") as handle:  # the first format: the weight vectors themselves
+        np.save(handle, np.ones((2, oracle.n_params)))
+        np.save(handle, np.ones(2))
+    with pytest.raises(ConfigurationError, match=r"first format.*start a new journal"):
+        JournalOracle(oracle, journal)
