@@ -217,7 +217,9 @@ def _html(result: AuditResult, data: dict[str, Any]) -> str:
     )
     truth = (
         "<p class=note>Scored against the truth the auditor passed (lossrecon.evaluate: a "
-        "sample counts at relative error 1e-6; exact means bit for bit).</p>"
+        "sample counts at relative error 1e-6; exact means equal to the data at the "
+        "precision it is held in, claimed only where the inputs lie on a grid — on other "
+        "data the error bounds are the statement).</p>"
         if data["truth"]
         else "<p class=note>No truth was given: the reconstructions are shown, not scored.</p>"
     )

@@ -15,19 +15,33 @@ from lossrecon.reconstruction import Reconstruction
 __all__ = ["AuditResult", "SplitResult", "score"]
 
 
+def on_a_grid(rec: Reconstruction) -> bool:
+    """Whether the attack found the inputs on a grid (and so may read them exactly):
+    snapped to one, or read packed on one."""
+    stats = rec.stats
+    return any(g is not None for g in (stats.grid, stats.pack_grid, stats.pack_feature_grids))
+
+
 def score(rec: Reconstruction, inputs: np.ndarray, targets: np.ndarray | None) -> dict[str, Any]:
     """``lr.evaluate`` of ``rec`` against the truth, with two counts it lacks: samples
-    recovered bit for bit (``exact``) and labels whose class matches (``classes``)."""
+    recovered exactly (``exact``: equal to the truth at the precision the truth is held
+    in, float32 data compared as float32 numbers; None where the inputs lie on no grid,
+    where no number can be exact and the error bound is the statement) and labels whose
+    class matches (``classes``)."""
     out = evaluate(rec, inputs, targets)
+    truth = np.asarray(inputs)
+    held = truth.dtype if truth.dtype.kind == "f" else np.dtype(np.float64)
+    read = np.asarray(rec.inputs).astype(held)
     exact = classes = 0
-    for k, x in enumerate(rec.inputs):
-        distance = np.max(np.abs(inputs - x), axis=1)
+    for k, x in enumerate(read):
+        distance = np.max(np.abs(truth - x), axis=1)
         nearest = int(np.argmin(distance))
         exact += int(distance[nearest] == 0.0)
         if targets is not None and rec.targets is not None and targets.shape[1] > 1:
             classes += int(np.argmax(rec.targets[k]) == np.argmax(targets[nearest]))
     n_true = out["n_true"]
-    out["exact"] = exact / n_true if n_true else None
+    out["exact"] = exact / n_true if n_true and on_a_grid(rec) else None
+    out["precision_held"] = held.name
     has_classes = targets is not None and rec.targets is not None and targets.shape[1] > 1
     out["classes"] = classes / n_true if has_classes and n_true else None
     return out
@@ -128,19 +142,32 @@ class AuditResult:
                 f"samples{where}, each with an error bound; no truth was given, so they "
                 "are shown, not scored."
             )
-        total = sum((s.score or {}).get("n_true") or 0 for s in self.splits)
-        matched = sum((s.score or {}).get("n_matched") or 0 for s in self.splits)
-        exact = sum(
-            round(((s.score or {}).get("exact") or 0) * ((s.score or {}).get("n_true") or 0))
-            for s in self.splits
-        )
+        scores = [s.score or {} for s in self.splits]
+        total = sum(sc.get("n_true") or 0 for sc in scores)
+        matched = sum(sc.get("n_matched") or 0 for sc in scores)
         share = matched / total if total else 0.0
-        how = "every one exactly" if exact == total else f"{exact:,} of them exactly"
+        how = self._how_exactly(scores, total)
         where = f", through {self.rounds:,} rounds" if flower else ""
         return (
             f"The {source} {verb} the data: lossrecon recovered {matched:,} of {total:,} "
             f"training samples ({share:.0%}), {how}{where}."
         )
+
+    def _how_exactly(self, scores: list[dict[str, Any]], total: int) -> str:
+        """What "exactly" the scores claim: equal to the data at the precision it is held
+        in, where the inputs lie on a grid; else the error bound is the statement."""
+        gridded = [sc for sc in scores if sc.get("exact") is not None]
+        if not gridded:
+            bounds = [
+                b for s in self.splits if (b := s.to_json()["median_error_bound"]) is not None
+            ]
+            bound = f" (median {np.median(bounds):.2g})" if bounds else ""
+            return f"each within its stated error bound{bound}; the data lie on no grid"
+        exact = sum(round(sc["exact"] * (sc.get("n_true") or 0)) for sc in gridded)
+        held = " and ".join(sorted({sc.get("precision_held", "float64") for sc in gridded}))
+        if exact == total:
+            return f"every one exactly (equal to the data as held, in {held})"
+        return f"{exact:,} of them exactly (equal to the data as held, in {held})"
 
     def to_json(self) -> dict[str, Any]:
         return {
