@@ -212,3 +212,23 @@ def test_end_to_end_in_flowers_simulation_engine():
     x, y = private_digits(0)
     assert lr.evaluate(rec, x, y)["recall"] == 1.0
     assert found["rounds"] >= rec.queries / 8
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        (
+            "<class 'flwr.clientapp.client_app.ClientAppException'>:<'\nException "
+            "ClientAppException occurred. Message: \nTraceback (most recent call last):\n  "
+            "File \"task.py\", line 3\nKeyError: 'eval_loss''>",
+            "KeyError: 'eval_loss'",
+        ),
+        ("<class 'ZeroDivisionError'>:<'division by zero'>", "division by zero"),
+        ("", "(no reason given)"),
+        ("plain reason\nlast line", "last line"),
+    ],
+)
+def test_a_client_error_is_said_in_one_line_out_of_flowers_wrapping(reason, said):
+    from lossrecon.oracle.flower import error_reason
+
+    assert error_reason(reason) == said

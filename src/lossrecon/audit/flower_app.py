@@ -26,7 +26,7 @@ import numpy as np
 
 from lossrecon.errors import ConfigurationError, OracleError
 from lossrecon.optional import require
-from lossrecon.oracle.flower import Channel
+from lossrecon.oracle.flower import Channel, error_reason
 from lossrecon.oracle.protocol import DeclaredOracle, LossConvention
 
 __all__ = ["FlowerApp", "InProcessClient"]
@@ -149,7 +149,8 @@ class InProcessClient(DeclaredOracle):
             else:
                 reply = self.mod(message, self.context, self.client_app)
             if reply.has_error():
-                raise OracleError(f"the client replied with an error: {reply.error.reason}")
+                reason = error_reason(str(reply.error.reason))
+                raise OracleError(f"the client replied with an error: {reason}")
             loss, self.num_examples = self.channel.answer(reply.content)
             answers.append(loss)
         return np.array(answers)

@@ -24,6 +24,7 @@ Requires the ``flower`` extra (``flwr[simulation]==1.41.0``).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -47,6 +48,7 @@ __all__ = [
     "MessageChannel",
     "attack_clients",
     "connected_nodes",
+    "error_reason",
 ]
 
 Attack = Callable[[object], Reconstruction]
@@ -382,8 +384,7 @@ class FlowerRounds:
                     continue
                 client, query = asked[key]
                 if reply.has_error():
-                    lines = str(reply.error.reason).strip().splitlines() or ["(no reason given)"]
-                    client.error = lines[-1][:300]
+                    client.error = error_reason(str(reply.error.reason))
                     continue
                 try:
                     query.answer, client.num_examples = client.channel.answer(reply.content)
@@ -395,6 +396,22 @@ class FlowerRounds:
             for client in {client.key: client for client, _ in asked.values()}.values():
                 client.missed = 0 if client.key in answered else client.missed + 1
             self.changed.notify_all()
+
+
+# Flower wraps a ClientApp's exception as "<class 'Type'>:<'message'>", the message
+# often a whole traceback.
+_WRAPPED = re.compile(r"^<class '(?P<kind>[\w.]+)'>:<'(?P<text>.*)'>$", re.DOTALL)
+
+
+def error_reason(reason: str) -> str:
+    """A client's error reply in one line: the last line of what its code raised, out of
+    Flower's wrapping (at most 300 characters)."""
+    text = reason.strip()
+    match = _WRAPPED.match(text)
+    if match:
+        text = match["text"].strip() or match["kind"].rsplit(".", 1)[-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "(no reason given)"
 
 
 def connected_nodes(grid: Any, count: int, timeout: float | None) -> list[int]:
