@@ -259,3 +259,36 @@ def test_audit_flower_on_a_directory_that_is_no_app_says_so_in_one_line(tmp_path
         result.output.strip()
         == f"error: {tmp_path.resolve()} is not a Flower App: it has no pyproject.toml"
     )
+
+
+def test_an_audit_that_could_not_read_everything_says_what_in_one_line_and_exits_3(
+    tmp_path, monkeypatch
+):
+    """A split the app answers in no way lossrecon reads, and a client lost mid-attack:
+    each named on one line, in report.json too, and a non-zero exit."""
+    import lossrecon.audit as audit
+    from lossrecon.audit.results import AuditResult, SplitResult
+
+    lost = lr.Reconstruction(np.zeros((0, 4)), np.zeros((0, 2)), True, [4, 3, 2], 50)
+    lost.stats.stopped = "oracle"
+    lost.stats.warnings.append("stopped early: client 7 (train) missed 20 rounds in a row")
+    unread = "the evaluate split was not read: KeyError: 'eval_loss'"
+    split = SplitResult("1", "train", lost, 3.0, rounds=20)
+
+    def audited(*args, **kwargs):
+        return AuditResult({"kind": "flower"}, [split], rounds=20, notes=[unread])
+
+    monkeypatch.setattr(audit, "audit_flower", audited)
+    app_dir, out = tmp_path / "app", tmp_path / "report"
+    app_dir.mkdir()
+    result = runner.invoke(
+        app, ["audit", "flower", str(app_dir), "--model", "m:Net", "--out", str(out)]
+    )
+    assert result.exit_code == 3
+    lines = [line for line in result.output.splitlines() if line.startswith("not read:")]
+    assert lines == [
+        f"not read: {unread}",
+        "not read: client 1 train: stopped early: client 7 (train) missed 20 rounds in a row",
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["problems"]) == 2

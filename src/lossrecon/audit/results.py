@@ -126,6 +126,21 @@ class AuditResult:
     def recovered(self) -> int:
         return sum(s.recovered for s in self.splits)
 
+    def problems(self) -> list[str]:
+        """What kept the audit from reading everything, one line each: a split the app
+        answers in no way lossrecon reads, a client lost or failing, an attack stopped
+        early (its budget, answers that contradict the threat model)."""
+        lines = list(self.notes)
+        for split in self.splits:
+            where = f"client {split.client} {split.split}"
+            if split.error is not None:
+                lines.append(f"{where}: {split.error}")
+            elif split.reconstruction is not None and split.reconstruction.stats.stopped:
+                stats = split.reconstruction.stats
+                why = next((w for w in stats.warnings if "stopped early" in w), stats.stopped)
+                lines.append(f"{where}: {why}")
+        return lines
+
     def verdict(self) -> str:
         """The audit in one sentence."""
         flower = self.rounds is not None
@@ -182,4 +197,5 @@ class AuditResult:
             "defense_target": self.defense_target,
             "defenses": [d.to_json() for d in self.defenses],
             "notes": list(self.notes),
+            "problems": self.problems(),
         }

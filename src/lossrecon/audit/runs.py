@@ -489,6 +489,10 @@ def _split_results(
         )
         if isinstance(found, Reconstruction):
             item.reconstruction = found
+            if found.stats.stopped == "oracle":  # the client was lost mid-attack
+                item.error = next(
+                    (w for w in found.stats.warnings if "stopped early" in w), "client lost"
+                )
         else:
             item.error = f"{type(found).__name__}: {found}"
         splits.append(item)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lossrecon.cli.common import reports_errors
 from lossrecon.errors import ConfigurationError
@@ -57,11 +58,20 @@ def _progress(console: Console) -> Callable[[str, dict[str, Any]], None]:
 
 
 def _finish(result: Any, out: Path, console: Console) -> None:
+    """The report written, the verdict and where the report is said; what kept the audit
+    from reading everything said one line each, and exit code 3 for it (1: an error
+    before the audit could run, 2: a usage error)."""
     from lossrecon.audit.report import write_report
 
     page = write_report(result, out)
     console.print(result.verdict())
     console.print(f"report: {page}")
+    problems = result.problems()
+    if problems:
+        errors = Console(stderr=True, soft_wrap=True)
+        for line in problems:
+            errors.print(f"[red]not read:[/red] {escape(line)}")
+        raise typer.Exit(3)
 
 
 @audit_app.command("flower")
