@@ -23,6 +23,36 @@ def test_a_model_in_hand_is_audited_and_a_bad_loss_is_refused():
         audit_torch(net, x, y, loss="hinge")
 
 
+@pytest.mark.parametrize(
+    ("inputs", "targets", "loss", "said"),
+    [
+        ("narrow", "classes", "cross_entropy", "the inputs have 32 features a sample"),
+        ("digits", "out of range", "cross_entropy", "out of the model's 10 classes"),
+        ("digits", "classes", "mse", r"shape \(12,\) \(class indices\? use --loss"),
+        ("digits", "one-hot", "cross_entropy", "class indices, shape \\(M,\\)"),
+    ],
+)
+def test_data_the_model_cannot_take_is_refused_in_one_line_before_any_query(
+    monkeypatch, inputs, targets, loss, said
+):
+    from lossrecon.oracle import torch_oracle
+
+    def never(*args, **kwargs):
+        raise AssertionError("the oracle was built: a query could be asked")
+
+    monkeypatch.setattr(torch_oracle.TorchLossOracle, "__init__", never)
+    digits = lr.load_dataset("digits")
+    x = digits.inputs[:12] / 16.0
+    x = x[:, :32] if inputs == "narrow" else x
+    y = {
+        "classes": digits.targets[:12].argmax(1),
+        "out of range": digits.targets[:12].argmax(1) + 5,
+        "one-hot": digits.targets[:12],
+    }[targets]
+    with pytest.raises(ConfigurationError, match=said):
+        audit_torch(digits_mlp(3), x, y, loss=loss, defenses=False)
+
+
 @pytest.mark.timeout(900)
 def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small_app, tmp_path):
     """Two clients, both splits, through the simulation engine; defenses in process."""

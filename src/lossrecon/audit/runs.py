@@ -81,6 +81,35 @@ def _flat(inputs: object) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
+def _check_data(spec: ModelSpec, x: np.ndarray, y: np.ndarray, kind: str) -> None:
+    """Refuse, in one line and before any query, data the model cannot have been
+    trained on: inputs of another width, labels out of its classes, targets of another
+    shape than the loss takes."""
+    n, d = spec.widths[0], spec.widths[-1]
+    if x.shape[1] != n:
+        raise ConfigurationError(
+            f"the inputs have {x.shape[1]} features a sample (shape {x.shape}), the model takes {n}"
+        )
+    if len(y) != len(x):
+        raise ConfigurationError(f"{len(x)} inputs but {len(y)} targets")
+    if kind == "cross_entropy":
+        classes = y.reshape(len(y), -1)
+        if classes.shape[1] != 1 or np.any(classes != np.round(classes)):
+            raise ConfigurationError(
+                f"cross-entropy targets are class indices, shape (M,); got shape {y.shape}"
+            )
+        if classes.size and (classes.min() < 0 or classes.max() >= d):
+            raise ConfigurationError(
+                f"a class index is out of the model's {d} classes: the labels run from "
+                f"{int(classes.min())} to {int(classes.max())}"
+            )
+    elif y.reshape(len(y), -1).shape[1] != d:
+        hint = " (class indices? use --loss cross_entropy)" if y.ndim == 1 and d > 1 else ""
+        raise ConfigurationError(
+            f"squared-loss targets need the model's {d} outputs a sample, got shape {y.shape}{hint}"
+        )
+
+
 def load_truth(
     reference: str, search_path: Path | None = None
 ) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
@@ -169,6 +198,7 @@ def audit_torch(
         raise ConfigurationError(f"--loss must be one of {list(_LOSS_NAMES)}, got {loss!r}")
     if reduction not in ("mean", "sum"):
         raise ConfigurationError(f"--reduction must be mean or sum, got {reduction!r}")
+    _check_data(spec, x, y, _LOSS_NAMES[loss])
     loss_fn = loss_module(_LOSS_NAMES[loss], reduction)
 
     def oracle(precision: str | None = dtype) -> TorchLossOracle:
