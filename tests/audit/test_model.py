@@ -37,7 +37,7 @@ def test_a_flattened_square_input_is_an_image_and_the_layout_is_read():
 
 
 def test_an_activation_hidden_in_forward_is_refused():
-    with pytest.raises(ConfigurationError, match="not the ReLU chain"):
+    with pytest.raises(ConfigurationError, match="not the relu chain"):
         ModelSpec.of(Tanh())
 
 

@@ -193,3 +193,45 @@ def test_in_format_rounds_weights_as_pytorch_stores_them(dtype, rng):
     stored = torch.tensor(x).to(getattr(torch, dtype)).double().numpy()
     with np.errstate(over="ignore"):
         assert np.array_equal(in_format(x, dtype), stored)
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [
+        lambda fc1, fc2, x: fc2(torch.tanh(fc1(x))),
+        lambda fc1, fc2, x: torch.softmax(fc2(torch.relu(fc1(x))), dim=1),
+    ],
+    ids=["tanh", "softmax output"],
+)
+def test_a_forward_that_is_not_the_chain_is_refused_as_the_audit_refuses_it(forward):
+    """The oracle asks the one check the audit asks (a tanh or a softmax output gave 0
+    samples and warnings here, a refusal there)."""
+    from lossrecon.audit.model import ModelSpec
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(5, 4), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return forward(self.fc1, self.fc2, x)
+
+    with pytest.raises(ConfigurationError) as oracle_refusal:
+        lr.TorchLossOracle(Net(), np.zeros((2, 5)), np.zeros((2, 3)))
+    with pytest.raises(ConfigurationError) as audit_refusal:
+        ModelSpec.of(Net())
+    assert str(oracle_refusal.value) == str(audit_refusal.value)
+    assert "is not the relu chain" in str(oracle_refusal.value)
+
+
+def test_leaky_relu_is_read_as_the_refusal_lists_it():
+    from lossrecon.audit import audit_torch
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(8, 6), nn.LeakyReLU(0.1), nn.Linear(6, 6), nn.LeakyReLU(0.1))
+    model = nn.Sequential(*model, nn.Linear(6, 2)).double()
+    data = lr.synthetic(10, 8, 2, random_state=3)
+    result = audit_torch(model, data.inputs, data.targets, loss="mse", defenses=False)
+    (split,) = result.splits
+    assert split.reconstruction.stats.method == "hat"
+    assert split.score["recall"] == 1.0

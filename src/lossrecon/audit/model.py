@@ -10,20 +10,22 @@ inputs are images (an ``nn.Flatten`` in front of a square number of features).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lossrecon.activations import make_activation
+from lossrecon.activations import Activation
 from lossrecon.errors import ConfigurationError
-from lossrecon.layout import Layout, forward
+from lossrecon.layout import Layout
 from lossrecon.loading import load_object
 from lossrecon.optional import require
-from lossrecon.oracle.torch_oracle import check_layers, model_layout
+from lossrecon.oracle.torch_oracle import (
+    check_forward,
+    check_layers,
+    model_activation,
+    model_layout,
+)
 
 __all__ = ["ModelSpec", "load_model"]
 
@@ -43,6 +45,7 @@ class ModelSpec:
     keys: tuple[str, ...]
     dtype: str
     image_shape: tuple[int, int] | None
+    activation: Activation
 
     @property
     def widths(self) -> list[int]:
@@ -74,33 +77,10 @@ class ModelSpec:
                 f"{sorted(set(keys) - {n for n, _ in model.named_parameters()})}"
             )
         dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        _check_relu_chain(model, layout)
+        activation = model_activation(model)
+        check_forward(model, layout, activation)
         n = layout.widths[0]
         side = math.isqrt(n)
         flattens = any(type(m).__name__ == "Flatten" for m in model.modules())
         image = (side, side) if flattens and side * side == n else None
-        return cls(model, layout, keys, dtype, image)
-
-
-def _check_relu_chain(model: Any, layout: Layout) -> None:
-    """Raise unless ``model`` computes the ReLU chain of its linear layers."""
-    torch = require("torch", "torch")
-    rng = np.random.default_rng(0)
-    probe = copy.deepcopy(model).double().eval()
-    w = rng.standard_normal(layout.n_params)
-    x = rng.standard_normal((16, layout.widths[0]))
-    torch.nn.utils.vector_to_parameters(torch.as_tensor(w), probe.parameters())
-    with torch.no_grad():
-        try:
-            out = probe(torch.as_tensor(x)).numpy()
-        except Exception as exc:
-            raise ConfigurationError(
-                f"the model does not take inputs of shape (M, {layout.widths[0]}): {exc}"
-            ) from None
-    expected = forward(layout, make_activation("relu"), w[None], x)[0]
-    if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-9):
-        raise ConfigurationError(
-            "the model's forward pass is not the ReLU chain of its nn.Linear layers "
-            "(another activation, a skip connection or a normalisation?): the attacks "
-            "drive ReLU networks only"
-        )
+        return cls(model, layout, keys, dtype, image, activation)

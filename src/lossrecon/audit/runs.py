@@ -29,6 +29,7 @@ from lossrecon.audit.results import AuditResult, SplitResult, score
 from lossrecon.data import as_array, one_hot
 from lossrecon.errors import ConfigurationError, LossreconError, OracleError
 from lossrecon.loading import load_object
+from lossrecon.network import ReLUNetwork
 from lossrecon.optional import require
 from lossrecon.oracle.flower import (
     Channel,
@@ -57,10 +58,12 @@ def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
     """The attack every split gets: chosen weights with snapping; ``progress(phase,
     queries, samples)`` is told as it goes."""
 
+    net = ReLUNetwork(spec.widths, activation=spec.activation, bias=spec.bias)
+
     def attack(oracle: object, progress: Progress | None = None) -> Any:
         with warnings.catch_warnings():  # recorded in stats.warnings
             warnings.simplefilter("ignore")
-            return chosen_weights(oracle, spec.widths, bias=spec.bias, snap=True, progress=progress)
+            return chosen_weights(oracle, net, snap=True, progress=progress)
 
     return attack
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from lossrecon.activations import Activation, make_activation
 from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
-from lossrecon.layout import Layout
+from lossrecon.layout import Layout, forward
 from lossrecon.optional import require
 from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
@@ -26,9 +27,11 @@ __all__ = [
     "LOSS_MODULES",
     "SUPPORTED_MODULES",
     "TorchLossOracle",
+    "check_forward",
     "check_layers",
     "loss_kind",
     "loss_module",
+    "model_activation",
     "model_layout",
 ]
 
@@ -91,6 +94,45 @@ def model_layout(model: Any) -> Layout:
     return layout
 
 
+def model_activation(model: Any) -> Activation:
+    """The activation a model's layers name: ReLU, or leaky ReLU with its slope."""
+    torch = require("torch", "torch")
+    slopes = {m.negative_slope for m in model.modules() if isinstance(m, torch.nn.LeakyReLU)}
+    if len(slopes) > 1:
+        raise ConfigurationError(
+            f"the model's LeakyReLU layers have different slopes {sorted(slopes)}: the "
+            "attacks model one activation"
+        )
+    return make_activation("leaky_relu", slope=slopes.pop()) if slopes else make_activation("relu")
+
+
+def check_forward(model: Any, layout: Layout, activation: Activation) -> None:
+    """Raise unless ``model`` computes the chain of its ``nn.Linear`` layers with
+    ``activation`` between them, checked on random weights and inputs in float64: an
+    activation applied in ``forward`` (``torch.tanh``, a softmax on the output) is
+    invisible to the module list."""
+    torch = require("torch", "torch")
+    rng = np.random.default_rng(0)
+    probe = copy.deepcopy(model).double().eval()
+    w = rng.standard_normal(layout.n_params)
+    x = rng.standard_normal((16, layout.widths[0]))
+    torch.nn.utils.vector_to_parameters(torch.as_tensor(w), probe.parameters())
+    with torch.no_grad():
+        try:
+            out = probe(torch.as_tensor(x)).numpy()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"the model does not take inputs of shape (M, {layout.widths[0]}): {exc}"
+            ) from None
+    expected = forward(layout, activation, w[None], x)[0]
+    if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-9):
+        raise ConfigurationError(
+            f"the model's forward pass is not the {activation} chain of its nn.Linear "
+            "layers (an activation applied in forward, a softmax output, a skip connection "
+            f"or a normalisation?): the attacks read networks of {', '.join(SUPPORTED_MODULES)}"
+        )
+
+
 class TorchLossOracle(DeclaredOracle):
     """E(w) of ``model`` on (inputs, targets) for a (K, N) batch of parameter vectors.
 
@@ -130,6 +172,8 @@ class TorchLossOracle(DeclaredOracle):
         if not isinstance(model, torch.nn.Module):
             raise ConfigurationError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         check_layers(model, extra_modules)
+        if not extra_modules:
+            check_forward(model, model_layout(model), model_activation(model))
         if dtype is None:
             first = next(iter(model.parameters()), None)
             dtype = "float32" if first is None else str(first.dtype).removeprefix("torch.")
