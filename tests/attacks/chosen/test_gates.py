@@ -579,3 +579,16 @@ def test_rounded_answers_are_read_at_outputs_a_narrower_client_holds():
     assert rec.stats.dtype == "float64"  # what the rounded answers show
     assert rec.stats.queries_by_phase["coordinates"] <= 1.1 * 40 * 64
     assert lr.evaluate(rec, x, y, tau=1e-4)["recall"] == 1.0
+
+
+def test_progress_counts_the_samples_as_they_are_read():
+    """Progress said "done 678 q 0 samples" for a split whose 25 samples were read."""
+    x, y = digits(30)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    heard = []
+    rec = run(Undeclared(target), widths, progress=lambda *said: heard.append(said))
+    phase, queries, samples = heard[-1]
+    assert (phase, queries, samples) == ("done", rec.queries, 30)
+    assert [s for p, _, s in heard if p == "read"] == [30]
+    assert heard[0][2] == 0 and all(a[1] <= b[1] for a, b in itertools.pairwise(heard))

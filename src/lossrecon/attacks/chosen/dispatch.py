@@ -175,13 +175,8 @@ def _through_gates(
     the hat, where ``hat_allowed`` and the probe shows a loss only the hat reads)."""
     stats = RunStats(attack="chosen_weights", method="gates")
     result = None
-
-    def ask(W: np.ndarray, phase: str) -> np.ndarray:
-        answers = oracle.ask(W, phase)
-        if progress is not None:
-            progress(phase, oracle.queries, 0)
-        return answers
-
+    told = _Told(oracle, progress)
+    ask = told.ask
     try:
         target = probe_target(ask, net, declared, rng)
         if target.regularizer:
@@ -203,8 +198,10 @@ def _through_gates(
             ceiling=target.ceiling,
             pack=pack,
             reduction=declared.reduction,
+            told=told.read,
         )
         _report_gated(stats, result, target, net)
+        told.read(len(result.inputs), "done")
     except EARLY_STOPS as exc:
         stats.stopped = stop_reason(exc)
         stats.warnings.append(f"stopped early: {exc}")
@@ -220,6 +217,27 @@ def _through_gates(
         oracle.queries,
         stats,
     )
+
+
+class _Told:
+    """What ``progress`` hears of the gated attack: each batch's phase, the queries
+    spent, and the samples read and checked so far."""
+
+    def __init__(self, oracle: CountingOracle, progress: Progress | None) -> None:
+        self.oracle, self.progress, self.samples = oracle, progress, 0
+
+    def ask(self, W: np.ndarray, phase: str) -> np.ndarray:
+        answers = self.oracle.ask(W, phase)
+        self.tell(phase)
+        return answers
+
+    def read(self, samples: int, phase: str = "read") -> None:
+        self.samples = samples
+        self.tell(phase)
+
+    def tell(self, phase: str) -> None:
+        if self.progress is not None:
+            self.progress(phase, self.oracle.queries, self.samples)
 
 
 def _regularized(

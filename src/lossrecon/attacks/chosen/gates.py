@@ -93,6 +93,7 @@ def read_gated(
     pack: bool = True,
     reduction: str | None = None,
     readout: ReadoutMaker = InputReadout,
+    told: Callable[[int], None] | None = None,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -107,6 +108,7 @@ def read_gated(
     ``reduction`` gives them (the protocol's assumed one when None: the answers cannot
     tell). ``readout(queries, rng)`` makes what reads each isolated sample (an MLP's
     input coordinates and label by default); isolation is the same whatever it reads.
+    ``told(samples)`` hears how many samples are read and checked, as that grows.
     """
     notes: list[str] = []
     router = GateRouter(net)
@@ -139,12 +141,16 @@ def read_gated(
     if isolated is None:
         return _nothing(net, notes)
     reading = isolation.verify(isolated, read(isolated, pack and not homogeneous))
+    if told is not None:
+        told(int(reading.ok.sum()))
     # From here on every sample of ``reading`` that passed its check is read: whatever
     # stops the mending, they are returned.
     stopped: Exception | None = None
     try:
         for better in isolation.mend(reading, read):
             reading = better
+            if told is not None:
+                told(int(reading.ok.sum()))
     except (*EARLY_STOPS, AttackError) as exc:
         stopped = exc
     result = _result(client, isolation.finish(isolated, reading), notes)
