@@ -86,3 +86,24 @@ def test_a_legacy_numpy_client_is_read_through_evaluate_ins_and_its_missing_fit_
     task = __import__("digits_app.task", fromlist=["private_data"])
     truth = task.private_data(0, 6)
     assert lr.evaluate(rec, truth.inputs, truth.targets)["recall"] == 1.0
+
+
+def test_what_flower_and_ray_print_goes_to_the_log_not_the_console(tmp_path, capfd):
+    """Everything written to file descriptors 1 and 2 inside the block, by this process
+    or a child, lands in the log; before and after, on the console."""
+    import os
+    import subprocess
+    import sys
+
+    from lossrecon.audit.flower_app import output_to
+
+    log = tmp_path / "flower.log"
+    os.write(1, b"before\n")
+    with output_to(log):
+        os.write(1, b"flower says\n")
+        os.write(2, b"ray traceback\n")
+        subprocess.run([sys.executable, "-c", "print('a worker')"], check=True)
+    os.write(2, b"after\n")
+    assert log.read_text().splitlines() == ["flower says", "ray traceback", "a worker"]
+    seen = capfd.readouterr()
+    assert seen.out == "before\n" and seen.err == "after\n"

@@ -17,7 +17,9 @@ extra pins flwr to 1.41.0.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +67,15 @@ class FlowerApp:
         run_config = config_mod.flatten_dict(app.get("config", {}))
         return cls(path, str(reference), dict(run_config))
 
-    def simulate(self, server_main: ServerMain, clients: int) -> None:
+    def simulate(self, server_main: ServerMain, clients: int, log: Path | None = None) -> None:
         """Run the app's ClientApp on ``clients`` SuperNodes in Flower's simulation
         engine against a ServerApp running ``server_main(grid, context)``; the
-        server's exception, if any, is raised here."""
+        server's exception, if any, is raised here. With ``log``, what Flower and Ray
+        print (their logs, the clients' tracebacks) goes to that file, not the console."""
+        with output_to(log):
+            self._simulate(server_main, clients)
+
+    def _simulate(self, server_main: ServerMain, clients: int) -> None:
         serverapp = require("flwr.serverapp", "flower")
         simulation = require("flwr.simulation.run_simulation", "flower")
         server = serverapp.ServerApp()
@@ -92,6 +99,33 @@ class FlowerApp:
                 os.environ.pop("PYTHONPATH", None)
             else:
                 os.environ["PYTHONPATH"] = previous
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[None]:
+    """Inside the block, everything this process and its children write to their
+    standard output and error (file descriptors 1 and 2: Flower's logger, Ray's workers'
+    logs it forwards) is appended to ``path``; nothing changes without a path."""
+    if path is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with Path(path).open("ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 class InProcessClient(DeclaredOracle):

@@ -328,6 +328,7 @@ def audit_flower(
     timeout: float = 120.0,
     journal: str | Path | None = None,
     progress: AuditEvents | None = None,
+    log: str | Path | None = None,
 ) -> AuditResult:
     """Audit a Flower App: run its ClientApp unchanged on ``clients`` SuperNodes of
     Flower's simulation engine against lossrecon's malicious ServerApp, read every
@@ -340,7 +341,8 @@ def audit_flower(
     ``module:function``, see :func:`load_truth`) scores the result. With ``journal``
     (a directory), every answer is kept there and a re-run after an interruption
     replays each client's answers instead of asking them again
-    (:mod:`lossrecon.audit.journals`).
+    (:mod:`lossrecon.audit.journals`). With ``log`` (a file), what Flower and Ray print
+    goes there instead of the console.
     """
     app = FlowerApp.load(app_dir)
     spec = ModelSpec.of(load_model(model, app.directory))
@@ -393,7 +395,7 @@ def audit_flower(
         results.update(rounds.run(attack_client))
 
     start = time.perf_counter()
-    app.simulate(server_main, clients)
+    app.simulate(server_main, clients, None if log is None else Path(log))
     splits_out = _split_results(state["clients"], results, replayed)
     result = AuditResult(
         target={

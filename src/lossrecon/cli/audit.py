@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +58,17 @@ def _progress(console: Console) -> Callable[[str, dict[str, Any]], None]:
             console.print(f"{fields['client']} {fields['split']}: {fields['recovered']} samples")
 
     return show
+
+
+def _console_beside_logs() -> Console:
+    """The console, on a copy of standard output where that is this process's own: Flower
+    and Ray write to the process's standard output and error, which the audit sends to a
+    log file while it runs; the audit's own lines stay on the console."""
+    try:
+        own = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        own = False
+    return Console(file=os.fdopen(os.dup(1), "w", buffering=1)) if own else Console()
 
 
 def _finish(result: Any, out: Path, console: Console) -> None:
@@ -114,7 +128,8 @@ def flower(
         if not sep:
             raise typer.BadParameter(f"expected SPLIT=KEY, got {pair!r}", param_hint="--metric")
         metrics[name] = key
-    console = Console()
+    out.mkdir(parents=True, exist_ok=True)
+    console = _console_beside_logs()
     result = audit_flower(
         app_dir,
         model,
@@ -127,6 +142,7 @@ def flower(
         defenses=defenses,
         journal=journal,
         progress=_progress(console),
+        log=out / "flower.log",
     )
     _finish(result, out, console)
 
