@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lossrecon.precision import ROUNDOFF, AnswerModel, decimal_digits, detect_dtype
+from lossrecon.precision import ROUNDOFF, AnswerModel, decimal_digits, detect_dtype, representable
 
 
 @pytest.mark.parametrize("digits", [4, 6, 11, 13, 14])
@@ -32,3 +32,15 @@ def test_one_error_model_bounds_an_answer_and_says_what_a_difference_means(dtype
     assert model.error >= max(model.rounding, 4.0 * noise)
     assert model.resolution == 2.0 * model.error
     assert model.noisy == (noise > 0 and 4.0 * noise >= model.rounding)
+
+
+@pytest.mark.parametrize("batches", [2, 5, 13])
+def test_a_mean_of_float32_batch_losses_summed_in_float64_shows_float32(batches, rng):
+    """A training loop's reported loss: each batch's loss a float32 number, their mean
+    taken in Python (``loss += criterion(...).item()``, ``/ len(loader)``)."""
+    per_batch = (rng.uniform(0.5, 3.0, size=(20, batches))).astype(np.float32)
+    answers = per_batch.astype(np.float64).sum(1) / batches
+    assert not representable(answers, "float32")
+    assert detect_dtype(answers) == "float32"
+    assert detect_dtype(rng.uniform(0.5, 3.0, size=20)) == "float64"
+    assert detect_dtype(rng.uniform(0.5, 3.0, size=(2000, 20)).ravel()[:20] * 7) == "float64"

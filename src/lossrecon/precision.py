@@ -86,16 +86,44 @@ def representable(values: np.ndarray, dtype: str) -> bool:
     return bool(np.all(in_format(x, dtype) == x))
 
 
+_BATCHES = 64  # batches a reported loss may average, at most, for its format to show
+_SPREAD = 4  # binades the batch losses of one answer may spread over
+
+
 def detect_dtype(values: np.ndarray) -> str:
     """The narrowest format all the values belong to (float64 when none is narrower).
+
+    A training loop that reports the mean of its batches' losses, each computed in the
+    format and summed in Python's float64 (``loss += criterion(...).item()``, then
+    ``/ len(loader)``), reports no number of the format: each answer is then a sum of
+    B of its numbers over B, and that sum has at most the format's bits and a few more;
+    one B for every answer tells the format.
 
     Meant for answers of a real computation with many significant bits; a handful of
     round numbers (0, 1, 0.5) belong to every format and say nothing.
     """
-    for dtype in sorted(FORMATS, key=lambda name: FORMATS[name].mantissa):
+    narrow = sorted(FORMATS, key=lambda name: FORMATS[name].mantissa)[:-1]
+    for dtype in narrow:
         if representable(values, dtype):
             return dtype
+    x = np.asarray(values, dtype=np.float64)
+    x = x[(x != 0) & np.isfinite(x)]
+    if len(x) < 4:
+        return "float64"
+    for dtype in narrow:
+        for batches in range(2, _BATCHES + 1):
+            bits = FORMATS[dtype].mantissa + int(np.ceil(np.log2(batches))) + _SPREAD
+            if _within_bits(x * batches, bits):
+                return dtype
     return "float64"
+
+
+def _within_bits(values: np.ndarray, bits: int) -> bool:
+    """Whether every value has at most ``bits`` significant bits, up to the float64
+    rounding of having been divided and multiplied back (a few units of 2^-53)."""
+    mantissa, _ = np.frexp(values)
+    scaled = mantissa * 2.0**bits
+    return bool(np.all(np.abs(scaled - np.round(scaled)) <= 2.0 ** (bits - 50)))
 
 
 @dataclass(frozen=True)
