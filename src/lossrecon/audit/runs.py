@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lossrecon.attacks.chosen import chosen_weights
+from lossrecon.attacks.chosen.queries import MEMORY
 from lossrecon.attacks.contract import Progress
 from lossrecon.audit.defenses import (
     Defense,
@@ -54,7 +55,7 @@ AuditEvents = Callable[[str, dict[str, Any]], None]
 _LOSS_NAMES = {"cross_entropy": "cross_entropy", "mse": "squared"}
 
 
-def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
+def _attack(spec: ModelSpec, memory: int = MEMORY) -> Callable[..., Reconstruction]:
     """The attack every split gets: chosen weights with snapping; ``progress(phase,
     queries, samples)`` is told as it goes."""
 
@@ -63,7 +64,7 @@ def _attack(spec: ModelSpec) -> Callable[..., Reconstruction]:
     def attack(oracle: object, progress: Progress | None = None) -> Any:
         with warnings.catch_warnings():  # recorded in stats.warnings
             warnings.simplefilter("ignore")
-            return chosen_weights(oracle, net, snap=True, progress=progress)
+            return chosen_weights(oracle, net, snap=True, progress=progress, memory=memory)
 
     return attack
 
@@ -190,6 +191,7 @@ def audit_torch(
     dtype: str | None = None,
     defenses: bool = True,
     progress: AuditEvents | None = None,
+    memory: int = MEMORY,
 ) -> AuditResult:
     """Audit a model and its training data in hand: what the loss E(w) of ``model`` on
     (``inputs`` (M, ...), ``targets``: class indices (M,) for cross-entropy, (M, d) for
@@ -208,7 +210,7 @@ def audit_torch(
         return TorchLossOracle(model, x, y, loss_fn, dtype=precision)
 
     plain = oracle()
-    attack = _attack(spec)
+    attack = _attack(spec, memory)
     start = time.perf_counter()
     split = SplitResult("local", "data", None, 0.0, num_examples=len(x))
     try:
@@ -329,6 +331,7 @@ def audit_flower(
     journal: str | Path | None = None,
     progress: AuditEvents | None = None,
     log: str | Path | None = None,
+    memory: int = MEMORY,
 ) -> AuditResult:
     """Audit a Flower App: run its ClientApp unchanged on ``clients`` SuperNodes of
     Flower's simulation engine against lossrecon's malicious ServerApp, read every
@@ -361,7 +364,7 @@ def audit_flower(
     )
     channels = [client.channel for client in local.values()]
 
-    attack = _attack(spec)
+    attack = _attack(spec, memory)
     journals = None if journal is None else ClientJournals(journal)
     replayed: dict[tuple[int, str], int] = {}
     running: dict[tuple[int, str], tuple[str, int, int]] = {}  # phase, queries, samples

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from lossrecon.attacks.chosen.queries import MEMORY
 from lossrecon.cli.common import reports_errors
 from lossrecon.errors import ConfigurationError
 
@@ -21,6 +22,16 @@ audit_app = typer.Typer(
     help="Audit what your Flower App's or PyTorch model's loss leaks; write a report.",
     no_args_is_help=True,
 )
+
+
+_MEMORY_GIB = MEMORY / 2**30
+_MEMORY_HELP = "GiB the queries in flight may take (larger batches go in blocks)"
+
+
+def _bytes(gib: float) -> int:
+    if not gib > 0:
+        raise typer.BadParameter(f"must be positive, got {gib}", param_hint="--memory")
+    return int(gib * 2**30)
 
 
 def _config(pairs: list[str]) -> dict[str, Any]:
@@ -114,6 +125,7 @@ def flower(
     journal: Annotated[
         Path | None, typer.Option(help="keep every answer here; a re-run resumes from it")
     ] = None,
+    memory: Annotated[float, typer.Option(help=_MEMORY_HELP)] = _MEMORY_GIB,
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("audit-report"),
 ) -> None:
     """Audit a Flower App, run unchanged in Flower's simulation engine against a malicious server.
@@ -143,6 +155,7 @@ def flower(
         journal=journal,
         progress=_progress(console),
         log=out / "flower.log",
+        memory=_bytes(memory),
     )
     _finish(result, out, console)
 
@@ -160,6 +173,7 @@ def torch_model(
         str | None, typer.Option(help="evaluate in this dtype (default: the model's)")
     ] = None,
     defenses: Annotated[bool, typer.Option(help="measure the defenses")] = True,
+    memory: Annotated[float, typer.Option(help=_MEMORY_HELP)] = _MEMORY_GIB,
     out: Annotated[Path, typer.Option(help="where the report goes")] = Path("audit-report"),
 ) -> None:
     """Audit a PyTorch model and its training data in hand: the same report, no Flower."""
@@ -183,5 +197,6 @@ def torch_model(
         dtype=dtype,
         defenses=defenses,
         progress=_progress(console),
+        memory=_bytes(memory),
     )
     _finish(result, out, console)

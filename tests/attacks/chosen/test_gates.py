@@ -621,3 +621,28 @@ def test_ragged_float32_batches_averaged_in_float64_are_read_as_float32():
     rec = run(oracle, [64, 32, 16, 10], snap=True)
     assert rec.stats.dtype == "float32"
     assert lr.evaluate(rec, x, np.eye(10)[y])["recall"] == 1.0
+
+
+def test_queries_are_built_and_asked_in_blocks_that_fit_the_memory_budget():
+    """The packed readout asked every group of every sample at once (27 GiB for 8
+    images of a 3072-64-32-10 MLP): queries come in blocks that fit the budget, the
+    same queries, the same samples."""
+    x, y = digits(40)
+    widths = [64, 16, 8, 10]
+    target = lr.TorchLossOracle(mlp(widths), x, y.argmax(1), torch.nn.CrossEntropyLoss())
+    sizes = []
+
+    class Sized(Undeclared):
+        def __call__(self, W):
+            sizes.append(len(W))
+            return super().__call__(W)
+
+    whole = run(Sized(target), widths, snap=True)
+    largest = max(sizes)
+    sizes.clear()
+    n_params = target.n_params
+    budget = 50 * 3 * 8 * n_params  # 50 weight vectors a block
+    blocked = run(Sized(target), widths, snap=True, memory=budget)
+    assert largest > 50 and max(sizes) <= 50
+    assert blocked.queries == whole.queries
+    np.testing.assert_array_equal(blocked.inputs, whole.inputs)

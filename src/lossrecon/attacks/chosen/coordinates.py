@@ -182,9 +182,36 @@ class CoordinateReader:
         count = packing.per_query(grid.levels, relative_error, room)
         seen, grid = grid, packing.widened(grid, count, relative_error)
         groups = [np.arange(start, min(start + count, self.n)) for start in range(0, self.n, count)]
-        k = len(rows)
         # Every group of every sample in one batch (a Flower server asks it in as few
-        # rounds as its queries a round allow): group-major, padded to P coordinates.
+        # rounds as its queries a round allow), as many groups a batch as memory allows.
+        per_batch = max(1, self.queries.block // max(len(rows), 1))
+        for start in range(0, len(groups), per_batch):
+            batch = groups[start : start + per_batch]
+            u, du = self._read_groups(rows, batch, grid, seen, count)
+            for g, coordinates in enumerate(batch):
+                at = slice(g * len(rows), (g + 1) * len(rows))
+                values, bounds, ok = packing.decode(u[at], du[at], grid, coordinates)
+                good, bad = rows[ok], rows[~ok]
+                inputs[np.ix_(good, coordinates)] = values[ok]
+                errors[np.ix_(good, coordinates)] = bounds[ok]
+                self.packed[good] += len(coordinates) / self.n
+                for coordinate in coordinates.tolist() if len(bad) else ():
+                    self.coordinate(
+                        coordinate, *self.radii(coordinate), inputs, errors, "unpacked", bad
+                    )
+
+    def _read_groups(
+        self,
+        rows: np.ndarray,
+        groups: list[np.ndarray],
+        grid: PackGrid,
+        seen: PackGrid,
+        count: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """u and its bound for every group of coordinates of every sample ``rows``,
+        group-major, each group packed on ``grid`` (``seen``: the levels the first samples
+        showed) and padded to ``count`` coordinates."""
+        k = len(rows)
         extra = np.zeros((len(groups) * k, 2 * count, self.n))
         mix = np.zeros((len(groups) * k, 2 * count))
         gamma, u_scale, u_max = (np.zeros(len(groups) * k) for _ in range(3))
@@ -198,7 +225,7 @@ class CoordinateReader:
             # above them may reach the top.
             u_scale[at] = float(seen.high - grid.low + 1) * float(grid.levels) ** (p - 1) / 2.0
             u_max[at] = float(grid.levels) ** p
-        u, du = self.values.read(
+        return self.values.read(
             np.tile(rows, len(groups)),
             extra,
             mix,
@@ -208,17 +235,6 @@ class CoordinateReader:
             u_max=u_max,
             terms=partial(_terms, gamma),
         )
-        for g, coordinates in enumerate(groups):
-            at = slice(g * k, (g + 1) * k)
-            values, bounds, ok = packing.decode(u[at], du[at], grid, coordinates)
-            good, bad = rows[ok], rows[~ok]
-            inputs[np.ix_(good, coordinates)] = values[ok]
-            errors[np.ix_(good, coordinates)] = bounds[ok]
-            self.packed[good] += len(coordinates) / self.n
-            for coordinate in coordinates.tolist() if len(bad) else ():
-                self.coordinate(
-                    coordinate, *self.radii(coordinate), inputs, errors, "unpacked", bad
-                )
 
     def reread(self, rows: np.ndarray, inputs: np.ndarray, errors: np.ndarray, phase: str) -> None:
         """Every coordinate of the samples ``rows`` again, one a query, with the bounds

@@ -131,23 +131,27 @@ def _packed_shares(
     k = len(packs)
     units = max(len(p) for p in packs)
     depth = 2 * max(sum(len(windows[i].dirs) for i in p) for p in packs)
-    n, d = queries.n, queries.d
-    rows = np.zeros((2 * k, depth, n))
-    biases = np.zeros((2 * k, depth))
-    mix = np.zeros((2 * k, units, depth))
-    gamma = np.zeros((2 * k, units))
-    out = np.zeros((2 * k, units, d))
-    for q, pack in enumerate(packs):
-        at = 0
-        for j, i in enumerate(pack):
-            r, b, g = queries.gate_rows(windows[i], GATE)
-            used = slice(at, at + len(r))
-            for half in (q, q + k):
-                rows[half, used], biases[half, used], mix[half, j, used] = r, b, g
-                gamma[half, j] = 1.0
-            out[q, j, 0], out[q + k, j, 0] = outs[q][j], -outs[q][j]
-            at += len(r)
-    answers = queries.ask(queries.router.weights(rows, biases, mix, gamma, out), "chart")
+
+    def build(block: np.ndarray) -> np.ndarray:
+        """The count pairs' weight vectors ``block`` (pair q: row q with +x, row q + k
+        with −x)."""
+        n, d, b = queries.n, queries.d, len(block)
+        rows, biases = np.zeros((b, depth, n)), np.zeros((b, depth))
+        mix, gamma = np.zeros((b, units, depth)), np.zeros((b, units))
+        out = np.zeros((b, units, d))
+        for r, half in enumerate(block):
+            q, sign = (half, 1.0) if half < k else (half - k, -1.0)
+            at = 0
+            for j, i in enumerate(packs[q]):
+                g_rows, g_biases, g_mix = queries.gate_rows(windows[i], GATE)
+                used = slice(at, at + len(g_rows))
+                rows[r, used], biases[r, used], mix[r, j, used] = g_rows, g_biases, g_mix
+                gamma[r, j] = 1.0
+                out[r, j, 0] = sign * outs[q][j]
+                at += len(g_rows)
+        return queries.router.weights(rows, biases, mix, gamma, out)
+
+    answers = queries.ask_blocks(2 * k, build, "chart")
     saturated = ~np.isfinite(answers) | (answers >= client.ceiling)
     total = answers[:k] + answers[k:] - 2.0 * client.closed
     for q, (at, pack) in enumerate(zip(asked, packs, strict=True)):

@@ -8,7 +8,7 @@ architecture and the declared convention show is raised before the first query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from lossrecon.attacks.chosen.hat import hat_fit, read_by_hat
 from lossrecon.attacks.chosen.homogeneous import homogeneous_fit
 from lossrecon.attacks.chosen.packing import bits_limit
 from lossrecon.attacks.chosen.probe import Target, probe_target
+from lossrecon.attacks.chosen.queries import MEMORY
 from lossrecon.attacks.chosen.router import gates_fit
 from lossrecon.attacks.contract import EARLY_STOPS, Progress, emit, stop_reason
 from lossrecon.errors import ConfigurationError
@@ -55,6 +56,7 @@ def chosen_weights(
     pack: bool = True,
     random_state: int | np.random.Generator | None = 0,
     progress: Progress | None = None,
+    memory: int = MEMORY,
     **activation_params: Any,
 ) -> Reconstruction:
     """Recover every training input and its label exactly from a loss oracle.
@@ -79,7 +81,9 @@ def chosen_weights(
     (``stats.grid``; digits: 1/16). ``pack`` (gates): once the first samples show their
     inputs lie on a grid, read several coordinates per query (``stats.packed``,
     ``stats.pack_grid``; ``stats.bits_limit`` is the fewest queries the data allow).
-    ``progress(phase, queries, samples)`` is called as the attack goes. Returns exact
+    ``progress(phase, queries, samples)`` is called as the attack goes. ``memory``
+    (gates): the bytes the weight vectors in flight may take, 1 GiB by default; larger
+    batches are built and asked in blocks that fit. Returns exact
     inputs and labels (``scale_known``; cross-entropy labels as one-hot rows);
     ``stats`` holds the checks, the warnings and, with biases, each sample's
     multiplicity. Failures follow :mod:`lossrecon.attacks.contract`.
@@ -108,7 +112,8 @@ def chosen_weights(
         if refused is not None:
             raise ConfigurationError(refused)
         counted = CountingOracle(oracle, budget, overflow=True)
-        rec = _through_gates(counted, net, declared, rng, progress, pack, method == "auto")
+        settings = _GateSettings(pack, method == "auto", memory)
+        rec = _through_gates(counted, net, declared, rng, progress, settings)
     else:
         rec = _through_hat(oracle, net, declared, budget, rng, progress, unfit)
     if snap:
@@ -162,17 +167,25 @@ def _snap(rec: Reconstruction) -> None:
             rec.targets = snap_to(rec.targets, stats.target_grid, stats.target_error_bounds)
 
 
+class _GateSettings(NamedTuple):
+    """What the caller chose for the gates: packing, whether the hat may run where the
+    probe shows a loss only it reads, and the memory budget of the queries in flight."""
+
+    pack: bool
+    hat_allowed: bool
+    memory: int
+
+
 def _through_gates(
     oracle: CountingOracle,
     net: ReLUNetwork,
     declared: LossConvention,
     rng: np.random.Generator,
     progress: Progress | None,
-    pack: bool,
-    hat_allowed: bool,
+    settings: _GateSettings,
 ) -> Reconstruction:
     """The chosen-weights attack by exact gates: the probe, then the gated reading (or
-    the hat, where ``hat_allowed`` and the probe shows a loss only the hat reads)."""
+    the hat, where allowed and the probe shows a loss only the hat reads)."""
     stats = RunStats(attack="chosen_weights", method="gates")
     result = None
     told = _Told(oracle, progress)
@@ -180,7 +193,7 @@ def _through_gates(
     try:
         target = probe_target(ask, net, declared, rng)
         if target.regularizer:
-            return _regularized(oracle, net, declared, target, rng, progress, hat_allowed)
+            return _regularized(oracle, net, declared, target, rng, progress, settings.hat_allowed)
         stats.loss, stats.dtype = target.loss, target.dtype
         if target.digits is not None:
             stats.warnings.append(f"the answers are rounded to {target.digits} significant digits")
@@ -196,9 +209,10 @@ def _through_gates(
             digits=target.digits,
             closed=target.closed,
             ceiling=target.ceiling,
-            pack=pack,
+            pack=settings.pack,
             reduction=declared.reduction,
             told=told.read,
+            memory=settings.memory,
         )
         _report_gated(stats, result, target, net)
         told.read(len(result.inputs), "done")

@@ -35,7 +35,7 @@ from lossrecon.attacks.chosen.cuts import Cuts
 from lossrecon.attacks.chosen.homogeneous import HomogeneousIsolation, homogeneous_fit
 from lossrecon.attacks.chosen.isolation import Isolation, Reading, Readout, Scaled
 from lossrecon.attacks.chosen.packing import PackGrid
-from lossrecon.attacks.chosen.queries import GatedQueries
+from lossrecon.attacks.chosen.queries import MEMORY, GatedQueries
 from lossrecon.attacks.chosen.readout import InputReadout
 from lossrecon.attacks.chosen.router import GateRouter
 from lossrecon.attacks.chosen.windows import Directions
@@ -94,6 +94,7 @@ def read_gated(
     reduction: str | None = None,
     readout: ReadoutMaker = InputReadout,
     told: Callable[[int], None] | None = None,
+    memory: int = MEMORY,
 ) -> GatedResult:
     """Read every sample of the network's training set through exact gates.
 
@@ -109,6 +110,8 @@ def read_gated(
     tell). ``readout(queries, rng)`` makes what reads each isolated sample (an MLP's
     input coordinates and label by default); isolation is the same whatever it reads.
     ``told(samples)`` hears how many samples are read and checked, as that grows.
+    ``memory``: the bytes the weight vectors in flight may take (they are built and asked
+    in blocks that fit).
     """
     notes: list[str] = []
     router = GateRouter(net)
@@ -125,7 +128,7 @@ def read_gated(
             "known (scale_known is False; give reduction= to fix it)"
         )
     client = measure_client(ask, net.n_params, loss, dtype, net.n_outputs, digits, ceiling, closed)
-    queries = GatedQueries(ask, router, client, Directions())
+    queries = GatedQueries(ask, router, client, Directions(), memory)
     cuts = Cuts(queries, rng)
     isolation: Isolation
     if homogeneous:

@@ -18,9 +18,12 @@ from lossrecon.attacks.chosen.router import GateRouter
 from lossrecon.attacks.chosen.windows import Directions, Window
 from lossrecon.errors import AttackError
 
-__all__ = ["GATE", "GatedQueries", "Values"]
+__all__ = ["GATE", "MEMORY", "GatedQueries", "Values"]
 
 GATE = 1e9  # Γ times a direction's range over the in-window value: margins 1e-9 of it
+# Bytes the weight vectors in flight may take, by default: queries are built and asked
+# in blocks that fit (a 3072-64-32-10 MLP's vectors are 1.6 MB each).
+MEMORY = 2**30
 _SHRINKS = 12  # times a query's output scale is divided by 8 while its answer saturates
 
 # Extra first-layer rows (K, J, n), their weights into the window's unit (K, J) and its
@@ -32,7 +35,12 @@ class GatedQueries:
     """Weight vectors for windows, asked of the client through ``ask``."""
 
     def __init__(
-        self, ask: Ask, router: GateRouter, client: Client, directions: Directions
+        self,
+        ask: Ask,
+        router: GateRouter,
+        client: Client,
+        directions: Directions,
+        memory: int = MEMORY,
     ) -> None:
         self.ask = ask
         self.router = router
@@ -40,6 +48,19 @@ class GatedQueries:
         self.directions = directions
         self.n = router.net.n_inputs
         self.d = router.net.n_outputs
+        # A block's weight vectors, their copy in the client's format and the gate rows
+        # they are built from: about three float64 copies of (rows, N).
+        self.block = max(1, memory // (3 * 8 * router.net.n_params))
+
+    def ask_blocks(
+        self, k: int, build: Callable[[np.ndarray], np.ndarray], phase: str
+    ) -> np.ndarray:
+        """The answers to K queries, built ``build(rows) -> W`` (len(rows), N) and asked a
+        block of rows at a time, so that memory follows the budget, not K."""
+        if k <= self.block:
+            return self.ask(build(np.arange(k)), phase)
+        blocks = [np.arange(s, min(s + self.block, k)) for s in range(0, k, self.block)]
+        return np.concatenate([self.ask(build(rows), phase) for rows in blocks])
 
     def query(
         self,
@@ -53,11 +74,7 @@ class GatedQueries:
         """Δ = loss − closed loss (K,) for windows with extra first-layer rows (K, J, n)
         weighed by extra_mix (K, J), in-window constant γ (K,) and outputs (K, d)."""
         client = self.client
-        k = len(windows)
         depth = max(len(w.dirs) for w in windows)
-        rows = np.zeros((k, 2 * depth, self.n))
-        biases = np.zeros((k, 2 * depth))
-        gate = np.zeros((k, 2 * depth))
         reach = np.abs(gamma) + np.abs(extra_mix).sum(1) * self.reach(extra)
         # The in-window value brought to about 1 (the outputs take the factor), so that a
         # gate of finite weight Γ still switches off everything farther than 1/Γ.
@@ -65,20 +82,28 @@ class GatedQueries:
         with np.errstate(over="ignore"):
             shrink = power_of_two(np.minimum(reach, client.largest / peak))
         gamma, extra_mix, out = gamma / shrink, extra_mix / shrink[:, None], out * shrink[:, None]
-        for i, w in enumerate(windows):
-            used = 2 * len(w.dirs)
-            rows[i, :used], biases[i, :used], gate[i, :used] = self.gate_rows(
-                w, GATE * reach[i] / shrink[i]
+        sides = np.array([w.side for w in windows])
+
+        def build(block: np.ndarray) -> np.ndarray:
+            k = len(block)
+            rows = np.zeros((k, 2 * depth, self.n))
+            biases = np.zeros((k, 2 * depth))
+            gate = np.zeros((k, 2 * depth))
+            for i, at in enumerate(block):
+                used = 2 * len(windows[at].dirs)
+                rows[i, :used], biases[i, :used], gate[i, :used] = self.gate_rows(
+                    windows[at], GATE * reach[at] / shrink[at]
+                )
+            return self.router.weights(
+                np.concatenate([rows, extra[block]], axis=1),
+                np.concatenate([biases, np.zeros((k, extra.shape[1]))], axis=1),
+                np.concatenate([gate, extra_mix[block]], axis=1)[:, None],
+                gamma[block, None],
+                out[block, None],
+                sides=sides[block],
             )
-        W = self.router.weights(
-            np.concatenate([rows, extra], axis=1),
-            np.concatenate([biases, np.zeros(extra.shape[:2])], axis=1),
-            np.concatenate([gate, extra_mix], axis=1)[:, None],
-            gamma[:, None],
-            out[:, None],
-            sides=np.array([w.side for w in windows]),
-        )
-        answers = self.ask(W, phase)
+
+        answers = self.ask_blocks(len(windows), build, phase)
         # A NaN is inf − inf met inside the network: an output past the format's range.
         # Where the outputs stay far inside it, nothing overflowed: the oracle is broken.
         bound = reach * peak * np.sqrt(self.n)
