@@ -1,3 +1,4 @@
+import time
 import warnings
 
 import numpy as np
@@ -232,3 +233,39 @@ def test_a_client_error_is_said_in_one_line_out_of_flowers_wrapping(reason, said
     from lossrecon.oracle.flower import error_reason
 
     assert error_reason(reason) == said
+
+
+def test_round_size_keeps_the_messaging_overhead_under_a_tenth_of_a_round():
+    from lossrecon.oracle.flower import RoundSize
+
+    size = RoundSize(None)
+    for _ in range(3):
+        queries = size.next()
+        size.measured(queries, 0.1 + 0.01 * queries)  # 100 ms overhead, 10 ms a pass
+    assert size.next() == 90
+    cheap = RoundSize(None)
+    for _ in range(3):
+        queries = cheap.next()
+        cheap.measured(queries, 0.001 + 0.1 * queries)  # the client's passes dominate
+    assert cheap.next() == 1
+    assert RoundSize(16).next() == 16
+    with pytest.raises(lr.errors.ConfigurationError, match="at least 1"):
+        RoundSize(0)
+
+
+class SlowGrid(FakeGrid):
+    """A round costs 50 ms of messaging and 2 ms a message."""
+
+    def send_and_receive(self, messages, *, timeout=None):
+        time.sleep(0.05 + 0.002 * len(messages))
+        return super().send_and_receive(messages, timeout=timeout)
+
+
+def test_the_round_size_is_read_off_the_cost_of_a_round():
+    grid = SlowGrid({7: clients()[7]})
+    results, rounds = attack_clients(grid, WIDTHS, chosen, queries_per_round=None)
+    assert recall(results[7], 0) == 1.0
+    # Rounds of 1 and 4 measure a round's cost; then 9 x 50 ms / 2 ms = 225 queries a
+    # round at most, as many as the attack has asked.
+    assert grid.messages_per_round[1:3] == [1, 4] and max(grid.messages_per_round) >= 16
+    assert rounds < results[7].queries / 10

@@ -38,6 +38,7 @@ from lossrecon.oracle.flower import (
     LegacyEvaluate,
     LegacyFit,
     MessageChannel,
+    RoundSize,
     connected_nodes,
 )
 from lossrecon.oracle.protocol import LossConvention
@@ -321,7 +322,7 @@ def audit_flower(
     model: str,
     *,
     clients: int = 2,
-    queries_per_round: int = 1,
+    queries_per_round: int | None = None,
     splits: Sequence[str] = ("train", "evaluate"),
     metrics: Mapping[str, str] | None = None,
     train_config: dict[str, Any] | None = None,
@@ -372,7 +373,11 @@ def audit_flower(
     attack_client = _journaled(attack, journals, running, replayed)
 
     results: dict[tuple[int, str], Reconstruction | Exception] = {}
-    state: dict[str, Any] = {"rounds": 0, "clients": []}
+    state: dict[str, Any] = {
+        "rounds": 0,
+        "clients": [],
+        "round_size": RoundSize(queries_per_round),
+    }
 
     def on_round(rounds: int, flower_clients: list[Any]) -> None:
         state["rounds"] = rounds
@@ -394,7 +399,7 @@ def audit_flower(
             channels=channels,
             on_round=on_round,
         )
-        state["clients"] = rounds.clients
+        state["clients"], state["round_size"] = rounds.clients, rounds.round_size
         results.update(rounds.run(attack_client))
 
     start = time.perf_counter()
@@ -410,7 +415,7 @@ def audit_flower(
             "bias": spec.bias,
             "dtype": spec.dtype,
             "clients": clients,
-            "queries_per_round": queries_per_round,
+            "queries_per_round": queries_per_round or state["round_size"].describe(),
             "splits": [c.name for c in channels],
             "channels": [type(c).__name__ for c in channels],
         },

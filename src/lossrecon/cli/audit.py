@@ -105,7 +105,10 @@ def flower(
     app_dir: Annotated[Path, typer.Argument(help="the Flower App's directory (pyproject.toml)")],
     model: Annotated[str, typer.Option(help="the app's model: package.module:Net or file.py:make")],
     clients: Annotated[int, typer.Option(help="SuperNodes to run (clients to audit)")] = 2,
-    queries_per_round: Annotated[int, typer.Option(help="messages per client and round")] = 1,
+    queries_per_round: Annotated[
+        int | None,
+        typer.Option(help="messages per client and round (default: from a round's cost)"),
+    ] = None,
     split: Annotated[
         list[str] | None, typer.Option(help="channels to read: train, evaluate (default both)")
     ] = None,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +46,7 @@ __all__ = [
     "LegacyEvaluate",
     "LegacyFit",
     "MessageChannel",
+    "RoundSize",
     "attack_clients",
     "connected_nodes",
     "error_reason",
@@ -242,6 +243,45 @@ class _ClientOracle(DeclaredOracle):
         return np.array([q.answer for q in queries])
 
 
+class RoundSize:
+    """How many queries each client gets a round: ``fixed``, or, where None, chosen from
+    the measured cost of a round. A round takes overhead + per_query · q seconds (the
+    messaging, and q passes of the client over its split); rounds of 1 and then 4 queries
+    measure both, and from then on q keeps the overhead under a tenth of the round,
+    q = 9 overhead / per_query, between 1 and :attr:`LARGEST` (refitted on every round)."""
+
+    LARGEST = 256
+
+    def __init__(self, fixed: int | None) -> None:
+        if fixed is not None and fixed < 1:
+            raise ConfigurationError(f"queries_per_round must be at least 1, got {fixed}")
+        self.fixed = fixed
+        self.rounds: list[tuple[int, float]] = []  # (queries a client, seconds)
+
+    def next(self) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        sizes = {q for q, _ in self.rounds}
+        if len(sizes) < 2:
+            return 4 if 1 in sizes else 1
+        queries, seconds = np.array(self.rounds, dtype=float).T
+        per_query, overhead = np.polyfit(queries, seconds, 1)
+        if per_query <= 0:
+            return self.LARGEST
+        return int(np.clip(np.round(9.0 * max(overhead, 0.0) / per_query), 1, self.LARGEST))
+
+    def describe(self) -> str:
+        """The size rounds have now, and where it came from."""
+        if self.fixed is not None:
+            return str(self.fixed)
+        return f"{self.next()} (from the cost of a round)"
+
+    def measured(self, queries: int, seconds: float) -> None:
+        """A round that sent ``queries`` messages to its busiest client took ``seconds``."""
+        if self.fixed is None:
+            self.rounds.append((queries, seconds))
+
+
 class FlowerRounds:
     """Evaluate rounds over a Flower grid, shared by one attack thread per client.
 
@@ -251,7 +291,8 @@ class FlowerRounds:
     clients' loss (``None``: nothing, as a server sees only numbers — the gated attack
     reads them off the answers; the hat assumes a squared loss); each client gets up to
     ``queries_per_round`` messages a round on each of ``channels`` (default: the legacy
-    evaluate instruction). ``on_round(rounds, clients)`` is called after every round.
+    evaluate instruction; None: as many as the measured cost of a round asks for,
+    :class:`RoundSize`). ``on_round(rounds, clients)`` is called after every round.
     """
 
     def __init__(
@@ -266,16 +307,12 @@ class FlowerRounds:
         dtype: str | None = None,
         timeout: float | None = 60.0,
         patience: int = 20,
-        queries_per_round: int = 1,
+        queries_per_round: int | None = 1,
         channels: Sequence[Channel] = (),
         on_round: Callable[[int, list[_Client]], None] | None = None,
     ) -> None:
-        if queries_per_round < 1:
-            raise ConfigurationError(
-                f"queries_per_round must be at least 1, got {queries_per_round}"
-            )
         self.grid = grid
-        self.queries_per_round = queries_per_round
+        self.round_size = RoundSize(queries_per_round)
         self.layout = Layout(tuple(widths), bias=bias)
         self.convention = LossConvention(loss, reduction, dtype)  # type: ignore[arg-type]
         self.broken: BaseException | None = None
@@ -342,14 +379,19 @@ class FlowerRounds:
         """Send each client its next queries (w = 0 when probing), in one round; record
         the answers. A query not answered stays first in its client's queue."""
         self.rounds += 1
-        messages, asked = self._messages(clients, probe)
+        size = 1 if probe else self.round_size.next()
+        messages, asked = self._messages(clients, probe, size)
+        start = time.perf_counter()
         replies = self.grid.send_and_receive(messages, timeout=self.timeout)
+        if not probe and asked:
+            busiest = max(Counter(client.key for client, _ in asked.values()).values())
+            self.round_size.measured(busiest, time.perf_counter() - start)
         self._record(replies, asked)
         if self.on_round is not None:
             self.on_round(self.rounds, self.clients)
 
     def _messages(
-        self, clients: Iterable[_Client], probe: bool
+        self, clients: Iterable[_Client], probe: bool, size: int
     ) -> tuple[list[Any], dict[Any, Any]]:
         """This round's messages, and (node, group id) -> (client, query)."""
         _, app, _ = _flwr()
@@ -357,7 +399,7 @@ class FlowerRounds:
         for client in clients:
             if probe:
                 client.queue.appendleft(_Query(np.zeros(self.layout.n_params)))
-            count = 1 if probe else min(self.queries_per_round, len(client.queue))
+            count = 1 if probe else min(size, len(client.queue))
             for k in range(count):
                 query = client.queue[k]
                 group = f"{self.rounds}.{client.channel.name}.{k}"
