@@ -68,7 +68,8 @@ def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small
     )
     rounds = [fields for what, fields in events if what == "round"]
     assert set(rounds[-1]["clients"]) == {"1/train", "1/evaluate", "2/train", "2/evaluate"}
-    assert any(queries > 0 for _, queries, _ in rounds[len(rounds) // 2]["clients"].values())
+    middle = rounds[len(rounds) // 2]["clients"].values()
+    assert any(queries > 0 or waiting > 0 for _, queries, _, waiting in middle)
     assert sum(what == "defense" for what, _ in events) == len(result.defenses)
     assert sorted(s.split for s in result.splits) == ["evaluate", "evaluate", "train", "train"]
     for split in result.splits:

@@ -49,7 +49,7 @@ __all__ = ["AuditEvents", "audit_flower", "audit_torch", "load_truth"]
 
 Truth = dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]
 # What an audit tells as it goes, progress(what, fields): "round" {rounds, clients:
-# {"1/train": (phase, queries, samples)}}, "split" {client, split, recovered}, "defense"
+# {"1/train": (phase, queries, samples, waiting)}}, "split" {client, split, recovered}, "defense"
 # {label, recall}; each split's attack reports as every attack does (a Progress).
 AuditEvents = Callable[[str, dict[str, Any]], None]
 # The losses ``audit torch`` takes by the names PyTorch users know, as the protocol's kinds.
@@ -496,14 +496,16 @@ def _defended(
 
 def _phases(
     flower_clients: list[Any], running: dict[tuple[int, str], tuple[str, int, int]]
-) -> dict[str, tuple[str, int, int]]:
+) -> dict[str, tuple[str, int, int, int]]:
     """Each client's split as the report names it ("1/train"), with its attack's phase,
-    queries and samples so far."""
+    queries answered and samples read so far, and the queries of its current batch
+    still waiting for rounds (a phase that asks one large batch shows it going)."""
     labels = _client_labels([c.node_id for c in flower_clients])
     return {
         f"{labels[c.node_id]}/{c.channel.name}": (
             "done" if c.done else running.get(c.key, ("starting", 0, 0))[0],
             *running.get(c.key, ("", 0, 0))[1:],
+            0 if c.done else len(c.queue),
         )
         for c in flower_clients
     }

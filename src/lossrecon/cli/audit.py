@@ -57,8 +57,10 @@ def _progress(console: Console) -> Callable[[str, dict[str, Any]], None]:
     def show(what: str, fields: dict[str, Any]) -> None:
         if what == "round" and fields["rounds"] % 100 == 0:
             splits = "; ".join(
-                f"{label} {phase} {queries:,} q {samples:,} samples"
-                for label, (phase, queries, samples) in sorted(fields["clients"].items())
+                f"{label} {phase} {queries:,} q"
+                + (f" (+{waiting:,} waiting)" if waiting else "")
+                + f" {samples:,} samples"
+                for label, (phase, queries, samples, waiting) in sorted(fields["clients"].items())
             )
             console.print(f"round {fields['rounds']:,}: {splits}")
         elif what == "defense":
