@@ -106,6 +106,12 @@ class RunStats:
             if value is not None:
                 setattr(self, name, np.asarray(value))
 
+    def stop_note(self) -> str | None:
+        """Why the run stopped early, as its warning says it (None when it did not)."""
+        if self.stopped is None:
+            return None
+        return next((w for w in self.warnings if "stopped early" in w), self.stopped)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (arrays as lists)."""
         out: dict[str, Any] = {}

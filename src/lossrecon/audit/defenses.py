@@ -43,7 +43,8 @@ class Defense:
 class DefenseResult:
     """What one defense left: recall (at tau 1e-6, and ``recall_coarse`` at 1e-3: a
     sample known to three digits is still leaked) and samples recovered, the queries
-    spent, and the cost (median relative change of the reported loss)."""
+    spent, and the cost (median relative change of the reported loss); ``error`` is what
+    failed or stopped the attack under it."""
 
     family: str
     strength: float
@@ -133,6 +134,7 @@ def measure(
                 rec.n_samples,
                 rec.queries,
                 change,
+                rec.stats.stop_note(),
             )
         results.append(row)
         if on_result is not None:

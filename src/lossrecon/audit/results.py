@@ -136,9 +136,7 @@ class AuditResult:
             if split.error is not None:
                 lines.append(f"{where}: {split.error}")
             elif split.reconstruction is not None and split.reconstruction.stats.stopped:
-                stats = split.reconstruction.stats
-                why = next((w for w in stats.warnings if "stopped early" in w), stats.stopped)
-                lines.append(f"{where}: {why}")
+                lines.append(f"{where}: {split.reconstruction.stats.stop_note()}")
         return lines
 
     def verdict(self) -> str:
