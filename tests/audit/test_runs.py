@@ -79,8 +79,12 @@ def test_a_template_app_is_audited_end_to_end_in_flowers_simulation_engine(small
     assert {s.matched_partition for s in result.splits} == {0, 1}
     assert result.rounds and result.rounds < max(s.queries for s in result.splits)
     families = {row.family for row in result.defenses}
-    assert families == {"rounding", "noise", "LocalDpMod", "float16"}
-    assert all(row.error is None for row in result.defenses), [r.error for r in result.defenses]
+    assert families == {"rounding", "noise", "LocalDpMod", "float16", "guard"}
+    unguarded = [row for row in result.defenses if row.family != "guard"]
+    assert all(row.error is None for row in unguarded), [r.error for r in unguarded]
+    guard = next(row for row in result.defenses if row.family == "guard")
+    assert guard.recall == 0.0 and "lossrecon guard" in (guard.error or "")
+    assert guard.loss_change is not None and 0 < guard.loss_change < 1e-3
     dp = next(row for row in result.defenses if row.family == "LocalDpMod")
     assert dp.recall == 1.0 and dp.loss_change == 0.0  # it passes evaluate messages through
     page = write_report(result, tmp_path / "report")

@@ -29,6 +29,7 @@ from lossrecon.audit.model import ModelSpec, load_model
 from lossrecon.audit.results import AuditResult, SplitResult, score
 from lossrecon.data import as_array, one_hot
 from lossrecon.errors import ConfigurationError, LossreconError, OracleError
+from lossrecon.guard import DEFAULT_ANSWERS, DEFAULT_BITS, loss_guard
 from lossrecon.loading import load_object
 from lossrecon.network import ReLUNetwork
 from lossrecon.optional import require
@@ -479,6 +480,7 @@ def _defended(
     channel = local[target].channel
     rows = answer_defenses(lambda: in_process(channel))
     rows.append(_local_dp(lambda mod: in_process(channel, mod)))
+    rows.append(_guarded(lambda mod: in_process(channel, mod)))
     mine = truths.get((0, target))
     half = _half_precision(spec, mine, [s for s in read if s.split == target])
     if half is not None:
@@ -535,9 +537,7 @@ def _split_results(
         if isinstance(found, Reconstruction):
             item.reconstruction = found
             if found.stats.stopped == "oracle":  # the client was lost mid-attack
-                item.error = next(
-                    (w for w in found.stats.warnings if "stopped early" in w), "client lost"
-                )
+                item.error = found.stats.stop_note()
         else:
             item.error = f"{type(found).__name__}: {found}"
         splits.append(item)
@@ -580,4 +580,14 @@ def _local_dp(client: Callable[[Any], InProcessClient]) -> Defense:
         1.0,
         "LocalDpMod (clip 1, epsilon 1, delta 1e-5)",
         lambda: client(mod.LocalDpMod(clipping_norm=1.0, sensitivity=1.0, epsilon=1.0, delta=1e-5)),
+    )
+
+
+def _guarded(client: Callable[[Any], InProcessClient]) -> Defense:
+    """lossrecon's own guard on the client, at its default setting."""
+    return Defense(
+        "guard",
+        float(DEFAULT_ANSWERS),
+        f"lossrecon guard ({DEFAULT_ANSWERS} answers, {DEFAULT_BITS} bits a metric)",
+        lambda: client(loss_guard(max_answers=DEFAULT_ANSWERS, bits=DEFAULT_BITS)),
     )
