@@ -36,8 +36,8 @@ def test_a_flattened_square_input_is_an_image_and_the_layout_is_read():
     assert ModelSpec.of(mlp()).image_shape is None
 
 
-def test_an_activation_hidden_in_forward_is_refused():
-    with pytest.raises(ConfigurationError, match="not the relu chain"):
+def test_an_activation_hidden_in_forward_is_refused_by_its_node():
+    with pytest.raises(ConfigurationError, match="function tanh at node 'tanh'"):
         ModelSpec.of(Tanh())
 
 
@@ -56,3 +56,18 @@ def test_references_that_do_not_resolve_say_so(tmp_path):
     assert isinstance(load_model(f"{source}:make"), torch.nn.Linear)
     with pytest.raises(ConfigurationError, match="no class or function 'VALUE'"):
         load_object(f"{source}:VALUE")
+
+
+def test_a_functional_leaky_relu_and_a_log_softmax_output_are_read():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = torch.nn.Linear(64, 16), torch.nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = torch.nn.functional.leaky_relu(self.fc1(torch.flatten(x, 1)), 0.1)
+            return torch.nn.functional.log_softmax(self.fc2(x), dim=1)
+
+    spec = ModelSpec.of(Net())
+    assert spec.widths == [64, 16, 10]
+    assert spec.activation.name == "leaky_relu" and spec.activation.slope == 0.1

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parameters_to_vector
 
@@ -201,11 +202,11 @@ def test_in_format_rounds_weights_as_pytorch_stores_them(dtype, rng):
         lambda fc1, fc2, x: fc2(torch.tanh(fc1(x))),
         lambda fc1, fc2, x: torch.softmax(fc2(torch.relu(fc1(x))), dim=1),
     ],
-    ids=["tanh", "softmax output"],
+    ids=["tanh", "softmax"],
 )
-def test_a_forward_that_is_not_the_chain_is_refused_as_the_audit_refuses_it(forward):
+def test_a_forward_that_is_not_the_chain_is_refused_as_the_audit_refuses_it(forward, request):
     """The oracle asks the one check the audit asks (a tanh or a softmax output gave 0
-    samples and warnings here, a refusal there)."""
+    samples and warnings here, a refusal there), naming the function and its node."""
     from lossrecon.audit.model import ModelSpec
 
     class Net(nn.Module):
@@ -221,7 +222,8 @@ def test_a_forward_that_is_not_the_chain_is_refused_as_the_audit_refuses_it(forw
     with pytest.raises(ConfigurationError) as audit_refusal:
         ModelSpec.of(Net())
     assert str(oracle_refusal.value) == str(audit_refusal.value)
-    assert "is not the relu chain" in str(oracle_refusal.value)
+    name = request.node.callspec.id
+    assert f"function {name} at node '{name}' is not read" in str(oracle_refusal.value)
 
 
 def test_leaky_relu_is_read_as_the_refusal_lists_it():
@@ -235,3 +237,53 @@ def test_leaky_relu_is_read_as_the_refusal_lists_it():
     (split,) = result.splits
     assert split.reconstruction.stats.method == "hat"
     assert split.score["recall"] == 1.0
+
+
+class LogSoftmaxNet(nn.Module):
+    """Activations applied in forward as functions, log-probabilities out."""
+
+    def __init__(self, slope: float | None = None) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(5, 6), nn.Linear(6, 6), nn.Linear(6, 3)
+        self.slope = slope
+
+    def act(self, z):
+        return F.relu(z) if self.slope is None else F.leaky_relu(z, self.slope)
+
+    def forward(self, x):
+        x = self.act(self.fc2(self.act(self.fc1(x))))
+        return F.log_softmax(self.fc3(x), dim=1)
+
+
+def test_nll_loss_on_a_log_softmax_model_is_its_cross_entropy(rng):
+    torch.manual_seed(0)
+    model = LogSoftmaxNet(slope=0.2)
+    logits = nn.Sequential(model.fc1, nn.LeakyReLU(0.2), model.fc2, nn.LeakyReLU(0.2), model.fc3)
+    x, classes = rng.normal(size=(12, 5)), rng.integers(0, 3, size=12)
+    nll = lr.TorchLossOracle(model, x, classes, nn.NLLLoss(reduction="sum"), dtype="float64")
+    ce = lr.TorchLossOracle(
+        logits, x, classes, nn.CrossEntropyLoss(reduction="sum"), dtype="float64"
+    )
+    assert nll.loss == "cross_entropy"
+    W = rng.normal(size=(20, nll.n_params))
+    np.testing.assert_allclose(nll(W), ce(W), rtol=1e-12)
+
+
+def test_nll_loss_on_logits_and_squares_of_log_probabilities_are_refused(rng):
+    model, _ = model_and_net(True)
+    with pytest.raises(ConfigurationError, match="NLLLoss takes log-probabilities"):
+        lr.TorchLossOracle(model, np.zeros((2, 5)), np.zeros(2), nn.NLLLoss())
+    with pytest.raises(ConfigurationError, match="ends in log_softmax"):
+        lr.TorchLossOracle(LogSoftmaxNet(), np.zeros((2, 5)), np.zeros((2, 3)), nn.MSELoss())
+
+
+def test_a_log_softmax_model_is_read_exactly_through_nll_loss():
+    torch.manual_seed(2)
+    data = lr.load_dataset("digits", n_samples=6)
+    model = LogSoftmaxNet()
+    model.fc1 = nn.Linear(64, 6)
+    model.fc3 = nn.Linear(6, 10)
+    classes = data.targets.argmax(1)
+    oracle = lr.TorchLossOracle(model, data.inputs, classes, nn.NLLLoss(), dtype="float64")
+    rec = lr.attacks.chosen_weights(oracle, [64, 6, 6, 10], bias=True)
+    assert lr.evaluate(rec, data.inputs, data.targets)["recall"] == 1.0

@@ -19,13 +19,9 @@ from lossrecon.activations import Activation
 from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout
 from lossrecon.loading import load_object
+from lossrecon.model import trace
 from lossrecon.optional import require
-from lossrecon.oracle.torch_oracle import (
-    check_forward,
-    check_layers,
-    model_activation,
-    model_layout,
-)
+from lossrecon.oracle.torch_oracle import check_forward, check_layers, model_layout
 
 __all__ = ["ModelSpec", "load_model"]
 
@@ -77,8 +73,9 @@ class ModelSpec:
                 f"{sorted(set(keys) - {n for n, _ in model.named_parameters()})}"
             )
         dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        activation = model_activation(model)
-        check_forward(model, layout, activation)
+        traced = trace(model)
+        activation = traced.activation()
+        check_forward(model, layout, activation, traced.log_softmax)
         n = layout.widths[0]
         side = math.isqrt(n)
         flattens = any(type(m).__name__ == "Flatten" for m in model.modules())

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from lossrecon.activations import Activation, make_activation
+from lossrecon.activations import Activation
 from lossrecon.data import training_arrays
 from lossrecon.errors import ConfigurationError
 from lossrecon.layout import Layout, forward
+from lossrecon.model import trace
 from lossrecon.optional import require
 from lossrecon.oracle.protocol import DTYPES, DeclaredOracle, LossConvention
 
@@ -31,12 +32,13 @@ __all__ = [
     "check_layers",
     "loss_kind",
     "loss_module",
-    "model_activation",
     "model_layout",
 ]
 
 # The PyTorch loss module of each loss kind (each with reduction "sum" or "mean").
 LOSS_MODULES = {"squared": "MSELoss", "cross_entropy": "CrossEntropyLoss"}
+# The loss module that is cross-entropy on a model whose forward ends in log_softmax.
+LOG_PROBABILITY_LOSS = "NLLLoss"
 
 SUPPORTED_MODULES = (
     "Linear",
@@ -46,6 +48,7 @@ SUPPORTED_MODULES = (
     "Identity",
     "Flatten",
     "Dropout",  # evaluated in evaluation mode: the identity
+    "LogSoftmax",  # as the last layer, with nn.NLLLoss: cross-entropy
 )
 
 
@@ -94,23 +97,14 @@ def model_layout(model: Any) -> Layout:
     return layout
 
 
-def model_activation(model: Any) -> Activation:
-    """The activation a model's layers name: ReLU, or leaky ReLU with its slope."""
-    torch = require("torch", "torch")
-    slopes = {m.negative_slope for m in model.modules() if isinstance(m, torch.nn.LeakyReLU)}
-    if len(slopes) > 1:
-        raise ConfigurationError(
-            f"the model's LeakyReLU layers have different slopes {sorted(slopes)}: the "
-            "attacks model one activation"
-        )
-    return make_activation("leaky_relu", slope=slopes.pop()) if slopes else make_activation("relu")
-
-
-def check_forward(model: Any, layout: Layout, activation: Activation) -> None:
+def check_forward(
+    model: Any, layout: Layout, activation: Activation, log_softmax: bool = False
+) -> None:
     """Raise unless ``model`` computes the chain of its ``nn.Linear`` layers with
-    ``activation`` between them, checked on random weights and inputs in float64: an
-    activation applied in ``forward`` (``torch.tanh``, a softmax on the output) is
-    invisible to the module list."""
+    ``activation`` between them (and ``log_softmax`` of the logits when it ends so),
+    checked on random weights and inputs in float64: an activation applied in
+    ``forward`` (``torch.tanh``, a softmax on the output) is invisible to the module
+    list."""
     torch = require("torch", "torch")
     rng = np.random.default_rng(0)
     probe = copy.deepcopy(model).double().eval()
@@ -125,6 +119,8 @@ def check_forward(model: Any, layout: Layout, activation: Activation) -> None:
                 f"the model does not take inputs of shape (M, {layout.widths[0]}): {exc}"
             ) from None
     expected = forward(layout, activation, w[None], x)[0]
+    if log_softmax:
+        expected = expected - np.logaddexp.reduce(expected, axis=-1, keepdims=True)
     if out.shape != expected.shape or not np.allclose(out, expected, rtol=1e-9, atol=1e-9):
         raise ConfigurationError(
             f"the model's forward pass is not the {activation} chain of its nn.Linear "
@@ -147,7 +143,8 @@ class TorchLossOracle(DeclaredOracle):
     loss_fn:
         None for the paper's sum_i 1/2 ||b_i - F(a_i)||^2, ``nn.MSELoss`` with
         reduction "sum" or "mean", or ``nn.CrossEntropyLoss`` (reduction "sum" or
-        "mean"; targets are class indices, shape (M,)). The oracle's ``loss`` attribute
+        "mean"; targets are class indices, shape (M,)), or ``nn.NLLLoss`` on a model
+        whose forward ends in ``log_softmax`` (cross-entropy too). The oracle's ``loss`` attribute
         says which kind ("squared" or "cross_entropy"); the loss is computed as the
         module computes it (its own reduction and accumulation).
     dtype:
@@ -172,8 +169,22 @@ class TorchLossOracle(DeclaredOracle):
         if not isinstance(model, torch.nn.Module):
             raise ConfigurationError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         check_layers(model, extra_modules)
+        log_probabilities = isinstance(loss_fn, getattr(torch.nn, LOG_PROBABILITY_LOSS))
         if not extra_modules:
-            check_forward(model, model_layout(model), model_activation(model))
+            traced = trace(model)
+            check_forward(model, model_layout(model), traced.activation(), traced.log_softmax)
+            if log_probabilities and not traced.log_softmax:
+                raise ConfigurationError(
+                    f"nn.{LOG_PROBABILITY_LOSS} takes log-probabilities, and the model's forward "
+                    "returns logits: pair it with a model ending in log_softmax, or use "
+                    f"nn.{LOSS_MODULES['cross_entropy']}"
+                )
+            if traced.log_softmax and loss_kind(loss_fn)[0] != "cross_entropy":
+                raise ConfigurationError(
+                    "the model's forward ends in log_softmax: its loss is "
+                    f"nn.{LOG_PROBABILITY_LOSS} (or nn.{LOSS_MODULES['cross_entropy']}), "
+                    f"not {loss_fn!r}"
+                )
         if dtype is None:
             first = next(iter(model.parameters()), None)
             dtype = "float32" if first is None else str(first.dtype).removeprefix("torch.")
@@ -200,6 +211,7 @@ class TorchLossOracle(DeclaredOracle):
             else torch.as_tensor(y, dtype=self._dtype)
         )
         self.chunk = int(chunk)
+        self._log_probabilities = log_probabilities
         self._batched = torch.func.vmap(self._loss)
 
     def _loss(self, w: object) -> object:
@@ -207,7 +219,9 @@ class TorchLossOracle(DeclaredOracle):
         params = dict(zip(self.names, self.layout.arrays(w), strict=True))
         output = torch.func.functional_call(self.model, params, (self.inputs,))
         if self.loss == "cross_entropy":
-            return torch.nn.functional.cross_entropy(output, self.targets, reduction=self.reduction)
+            functional = torch.nn.functional
+            loss = functional.nll_loss if self._log_probabilities else functional.cross_entropy
+            return loss(output, self.targets, reduction=self.reduction)
         if self.reduction == "half_sum":
             return 0.5 * ((output - self.targets) ** 2).sum()
         # nn.MSELoss's own reduction (half-precision models accumulate it in float32).
@@ -232,12 +246,13 @@ def loss_kind(loss_fn: object | None) -> tuple[str, str]:
         return "squared", "half_sum"
     torch = require("torch", "torch")
     reduction = getattr(loss_fn, "reduction", None)
-    for kind, name in LOSS_MODULES.items():
+    modules = [*LOSS_MODULES.items(), ("cross_entropy", LOG_PROBABILITY_LOSS)]
+    for kind, name in modules:
         if isinstance(loss_fn, getattr(torch.nn, name)) and reduction in ("sum", "mean"):
             return kind, reduction
-    modules = " or ".join(f"nn.{name}" for name in LOSS_MODULES.values())
+    names = ", ".join(f"nn.{name}" for _, name in modules)
     raise ConfigurationError(
-        f"loss_fn must be None (the paper's half sum of squares), {modules} with "
+        f"loss_fn must be None (the paper's half sum of squares), or one of {names} with "
         f"reduction 'sum' or 'mean', got {loss_fn!r}"
     )
 
