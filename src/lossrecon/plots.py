@@ -11,33 +11,36 @@ __all__ = ["image_pairs_figure", "plot_image_pairs", "recall_figure"]
 
 
 def image_pairs_figure(
-    originals: np.ndarray,
+    originals: np.ndarray | None,
     reconstructions: np.ndarray,
     shape: tuple[int, int] = (8, 8),
     title: str = "training samples (top) and what the loss gave away (bottom)",
     columns: int = 12,
 ) -> Any:
-    """A matplotlib Figure: each original image above its reconstruction.
+    """A matplotlib Figure: each original image above its reconstruction (the
+    reconstructions alone when ``originals`` is None).
 
     originals and reconstructions: (K, h*w) arrays, matched row by row; one grey scale
     for all, from min(0, lowest pixel) to the highest.
     """
     from matplotlib.figure import Figure
 
-    count = min(len(originals), columns)
-    figure = Figure(figsize=(1.1 * max(count, 2), 2.6))
-    axes = figure.subplots(2, max(count, 1), squeeze=False)
-    shown = originals[:count]
+    rows = [reconstructions] if originals is None else [originals, reconstructions]
+    names = ["recovered"] if originals is None else ["original", "recovered"]
+    count = min(len(rows[0]), columns)
+    figure = Figure(figsize=(1.1 * max(count, 2), 1.4 * len(rows) - 0.2))
+    axes = figure.subplots(len(rows), max(count, 1), squeeze=False)
+    shown = rows[0][:count]
     vmax = float(np.max(shown)) if count else 1.0
     vmin = min(0.0, float(np.min(shown))) if count else 0.0
     for column in range(count):
-        for row, images in enumerate((originals, reconstructions)):
+        for row, images in enumerate(rows):
             axis = axes[row, column]
             axis.imshow(images[column].reshape(shape), cmap="gray_r", vmin=vmin, vmax=vmax)
             axis.set_xticks([])
             axis.set_yticks([])
-    axes[0, 0].set_ylabel("original", fontsize=8)
-    axes[1, 0].set_ylabel("recovered", fontsize=8)
+    for row, name in enumerate(names):
+        axes[row, 0].set_ylabel(name, fontsize=8)
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     return figure

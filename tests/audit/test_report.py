@@ -7,7 +7,7 @@ import pytest
 
 import lossrecon as lr
 from lossrecon.audit import audit_torch
-from lossrecon.audit.report import write_report
+from lossrecon.audit.report import duration_text, number_text, write_report
 
 from .conftest import digits_mlp
 
@@ -51,6 +51,11 @@ def shown_matches(text, value):
         return text == value
     if text.endswith("%"):
         return abs(float(text[:-1]) / 100 - value) <= 5e-4 + 1e-12
+    duration = re.fullmatch(r"(?:(\d+) h )?(?:(\d+) min ?)?(?:([\d.]+) s)?", text)
+    if duration and any(duration.groups()):
+        hours, minutes, seconds = (float(part or 0) for part in duration.groups())
+        shown = 3600 * hours + 60 * minutes + seconds
+        return abs(shown - value) <= (30 if hours else 0.5 + 5e-3 * value)
     number = float(text.replace(",", ""))
     return number == value if isinstance(value, int) else abs(number - value) <= 5e-3 * abs(value)
 
@@ -96,3 +101,22 @@ def test_the_verdict_and_the_reconstructions_are_the_audit_s(report):
     families = {row["family"] for row in data["defenses"]}
     assert families == {"rounding", "noise", "float16"}
     assert np.isfinite([row["loss_change"] for row in data["defenses"]]).all()
+
+
+def test_times_read_in_minutes_and_large_numbers_as_whole_numbers():
+    assert [duration_text(t) for t in (4.25, 42.4, 1156.2, 7500.0)] == [
+        "4.25 s",
+        "42 s",
+        "19 min 16 s",
+        "2 h 05 min",
+    ]
+    assert [number_text(x) for x in (1130.4, 0.5, 2133)] == ["1,130", "0.5", "2,133"]
+
+
+def test_without_truth_the_pictures_show_the_reconstructions_once():
+    from lossrecon.plots import image_pairs_figure
+
+    alone = image_pairs_figure(None, np.zeros((3, 64)))
+    paired = image_pairs_figure(np.ones((3, 64)), np.zeros((3, 64)))
+    assert len(alone.axes) == 3 and alone.axes[0].get_ylabel() == "recovered"
+    assert len(paired.axes) == 6 and paired.axes[0].get_ylabel() == "original"

@@ -35,9 +35,22 @@ img{max-width:100%} .note{color:#555;font-size:.85em}
 """
 
 
+def duration_text(seconds: float) -> str:
+    """A wall time as people say it: ``42 s``, ``19 min 16 s``, ``2 h 05 min``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def number_text(value: Any, percent: bool = False) -> str:
-    """How the page shows a number: integers with thousands separators, shares as
-    percentages to 0.1%, other floats to 3 significant digits; None as a dash."""
+    """How the page shows a number: integers (and floats of 1,000 or more) with
+    thousands separators, shares as percentages to 0.1%, other floats to 3 significant
+    digits; None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -47,7 +60,7 @@ def number_text(value: Any, percent: bool = False) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.3g}"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     return str(value)
 
 
@@ -141,11 +154,10 @@ def _pairs(result: AuditResult) -> str:
             reference = None
         parts.append(f"<h3>{html.escape(title)}</h3>")
         if result.image_shape is not None:
-            top = reference if reference is not None else shown
             label = "originals (top) and reconstructions (bottom)"
             if reference is None:
-                label = "reconstructions (no truth given: shown twice)"
-            figure = image_pairs_figure(top, shown, result.image_shape, label)
+                label = "reconstructions (no truth given)"
+            figure = image_pairs_figure(reference, shown, result.image_shape, label)
             parts.append(_png(figure))
         else:
             parts.append(_sample_table(shown[:5], None if reference is None else reference[:5]))
@@ -211,7 +223,7 @@ def _target_row(key: str, value: Any) -> str:
 def _html(result: AuditResult, data: dict[str, Any]) -> str:
     target = "".join(_target_row(key, value) for key, value in data["target"].items())
     summary = (
-        f"<p>Wall time {cell(data['seconds'], 'seconds', tag='span')} s"
+        f'<p>Wall time <span data-key="seconds">{duration_text(data["seconds"])}</span>'
         + (f", rounds {cell(data['rounds'], 'rounds', tag='span')}" if data["rounds"] else "")
         + f"; samples recovered {cell(data['recovered'], 'recovered', tag='span')}.</p>"
     )

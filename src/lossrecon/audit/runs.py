@@ -418,7 +418,7 @@ def audit_flower(
             "clients": clients,
             "queries_per_round": queries_per_round or state["round_size"].describe(),
             "splits": [c.name for c in channels],
-            "channels": [type(c).__name__ for c in channels],
+            "channels": [c.describe() for c in channels],
         },
         splits=splits_out,
         rounds=state["rounds"],

@@ -74,6 +74,10 @@ class Channel:
     name: str = "evaluate"
     message_type: str = "evaluate"
 
+    def describe(self) -> str:
+        """The channel as an app's author knows it, for reports."""
+        raise NotImplementedError
+
     def content(self, arrays: list[np.ndarray]) -> Any:
         raise NotImplementedError
 
@@ -83,6 +87,9 @@ class Channel:
 
 class LegacyEvaluate(Channel):
     """Flower's legacy ``EvaluateIns``/``EvaluateRes``: a ``NumPyClient.evaluate``."""
+
+    def describe(self) -> str:
+        return "NumPyClient.evaluate: its loss"
 
     def content(self, arrays: list[np.ndarray]) -> Any:
         common, _, compat = _flwr()
@@ -105,6 +112,9 @@ class LegacyFit(Channel):
     def __init__(self, metric: str = "train_loss", config: dict[str, Any] | None = None) -> None:
         self.metric = metric
         self.config = dict(config or {})
+
+    def describe(self) -> str:
+        return f"NumPyClient.fit: its metric {self.metric} at {self.config or 'the app config'}"
 
     def content(self, arrays: list[np.ndarray]) -> Any:
         common, _, compat = _flwr()
@@ -145,6 +155,10 @@ class MessageChannel(Channel):
         self.metric = metric or ("eval_loss" if kind == "evaluate" else "train_loss")
         self.config = dict(config or {})
         self.dtype = np.dtype(dtype)
+
+    def describe(self) -> str:
+        sent = f" at {self.config}" if self.config else ""
+        return f"@app.{self.name}: its metric {self.metric}{sent}"
 
     def content(self, arrays: list[np.ndarray]) -> Any:
         _, app, _ = _flwr()
