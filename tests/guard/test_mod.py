@@ -196,3 +196,27 @@ def test_an_impossible_setting_is_refused_when_the_mod_is_built() -> None:
         loss_guard(max_answers=5, bits=64)
     with pytest.raises(ConfigurationError, match="scope"):
         loss_guard(max_answers=5, bits=16, scope="forever")  # type: ignore[arg-type]
+
+
+def test_the_weight_check_refuses_before_the_app_runs_and_names_what_it_saw() -> None:
+    initial = {"fc.weight": np.full((2, 3), 0.1), "fc.bias": np.full(2, 0.1)}
+    guard, context = loss_guard(max_answers=5, bits=16, check_weights=initial), node()
+    calls: list[int] = []
+
+    def app(msg: Message, context: Context) -> Message:
+        calls.append(1)
+        return evaluate_app([0.5])(msg, context)
+
+    def sent(weight: np.ndarray, bias: np.ndarray) -> Message:
+        metadata = instruction(np.ones(1)).metadata
+        arrays = ArrayRecord({"fc.weight": flwr_app.Array(weight), "fc.bias": flwr_app.Array(bias)})
+        return Message(RecordDict({"arrays": arrays}), metadata=metadata)
+
+    honest = sent(np.array([[0.1, -0.2, 0.05], [0.3, 0.1, -0.1]]), np.array([0.1, -0.1]))
+    assert not guard(honest, context, app).has_error()
+    gate = sent(np.array([[0.1, -0.2, 0.05], [0.0, 0.0, 0.0]]), np.array([40.0, 0.0]))
+    refused = guard(gate, context, app)
+    assert refused.has_error() and len(calls) == 1
+    assert "weight check" in refused.error.reason and "rows of exact zeros" in refused.error.reason
+    account = guard_account(context)
+    assert account is not None and (account.answered, account.flagged) == (1, 1)

@@ -22,6 +22,7 @@ from lossrecon.guard.mod import (
     loss_guard,
 )
 from lossrecon.guard.quantizer import Quantizer
+from lossrecon.guard.weight_check import WeightCheck
 
 __all__ = [
     "DEFAULT_ANSWERS",
@@ -30,6 +31,7 @@ __all__ = [
     "REFUSAL_CODE",
     "Account",
     "Quantizer",
+    "WeightCheck",
     "guard_account",
     "loss_guard",
 ]

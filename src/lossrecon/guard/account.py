@@ -42,7 +42,9 @@ class Account:
 
     ``answers`` maps a fingerprint of each distinct instruction answered (message type,
     weights, config) to its :class:`Answer`; ``clipped`` counts metrics outside their
-    range, ``refused`` the instructions turned away once the budget was spent.
+    range, ``refused`` the instructions turned away once the budget was spent,
+    ``flagged`` those the weight check turned away; ``scales`` is the largest magnitude
+    of each tensor the check has accepted.
     """
 
     run_id: int
@@ -51,6 +53,8 @@ class Account:
     answers: dict[str, Answer] = field(default_factory=dict)
     clipped: int = 0
     refused: int = 0
+    flagged: int = 0
+    scales: dict[str, float] = field(default_factory=dict)
 
     @property
     def answered(self) -> int:
@@ -83,6 +87,7 @@ class Account:
             f"{self.bits_spent:,} bits spent, bound {self.bound_bits:,} bits"
             + (f", {self.clipped} metrics clipped" if self.clipped else "")
             + (f", {self.refused} refused" if self.refused else "")
+            + (f", {self.flagged} flagged by the weight check" if self.flagged else "")
         )
 
     def merge(self, other: Account) -> None:
@@ -91,6 +96,9 @@ class Account:
             self.answers.setdefault(key, answer)
         self.clipped = max(self.clipped, other.clipped)
         self.refused = max(self.refused, other.refused)
+        self.flagged = max(self.flagged, other.flagged)
+        for name, scale in other.scales.items():
+            self.scales[name] = max(scale, self.scales.get(name, 0.0))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +108,8 @@ class Account:
             "answers": {k: {"bits": a.bits, "values": a.values} for k, a in self.answers.items()},
             "clipped": self.clipped,
             "refused": self.refused,
+            "flagged": self.flagged,
+            "scales": self.scales,
         }
 
     @classmethod
@@ -115,6 +125,8 @@ class Account:
             answers,
             int(data["clipped"]),
             int(data["refused"]),
+            int(data["flagged"]),
+            {k: float(v) for k, v in data["scales"].items()},
         )
 
 

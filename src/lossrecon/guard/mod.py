@@ -24,6 +24,7 @@ from typing import Any
 from lossrecon.errors import ConfigurationError
 from lossrecon.guard.account import Account, Answer, Scope, load_account, save_account
 from lossrecon.guard.quantizer import Quantizer
+from lossrecon.guard.weight_check import WeightCheck
 from lossrecon.optional import require
 
 __all__ = ["DEFAULT_ANSWERS", "DEFAULT_BITS", "DEFAULT_RANGE", "REFUSAL_CODE", "loss_guard"]
@@ -86,6 +87,37 @@ def _unguarded(content: Any) -> list[str]:
     return names
 
 
+def _received(msg: Message) -> dict[str, Any]:
+    """The arrays an instruction carries, by key, as numpy arrays."""
+    return {
+        key: array.numpy()
+        for record in msg.content.array_records.values()
+        for key, array in record.items()
+    }
+
+
+def _initial_state(model: Any) -> dict[str, Any]:
+    """A model's initial state as numpy arrays: an ``nn.Module`` or a mapping of arrays."""
+    state = model.state_dict() if hasattr(model, "state_dict") else model
+    return {k: v.detach().cpu().numpy() if hasattr(v, "detach") else v for k, v in state.items()}
+
+
+def _checked(check: WeightCheck, msg: Message, account: Account) -> list[str]:
+    """The weight check's findings on ``msg``'s arrays; the magnitudes of an accepted
+    state raise the node's record of each tensor's scale."""
+    received = _received(msg)
+    if not received:
+        return []
+    state = check.named(received)
+    if state is None:
+        return [f"{len(received)} arrays arrived, the model has {len(check.initial)}"]
+    findings = check.findings(state, account.scales)
+    if not findings:
+        for name, scale in WeightCheck.magnitudes(state).items():
+            account.scales[name] = max(scale, account.scales.get(name, 0.0))
+    return findings
+
+
 def _write(record: Any, key: str, index: int | None, value: float) -> None:
     if index is None:
         record[key] = value
@@ -106,6 +138,7 @@ class _Guard:
         ranges: Mapping[str, tuple[float, float]],
         state_path: Path | None,
         scope: Scope,
+        check: WeightCheck | None,
     ) -> None:
         if not (isinstance(max_answers, int) and max_answers >= 1):
             raise ConfigurationError(f"max_answers must be a positive integer, got {max_answers!r}")
@@ -117,6 +150,7 @@ class _Guard:
         self.ranges = {k: Quantizer(float(lo), float(hi), bits) for k, (lo, hi) in ranges.items()}
         self.state_path = state_path
         self.scope = scope
+        self.check = check
         self.named: set[str] = set()
 
     def quantizer(self, key: str) -> Quantizer:
@@ -127,6 +161,14 @@ class _Guard:
     ) -> Message:
         account = load_account(context, self.max_answers, self.state_path, self.scope)
         key = _fingerprint(msg)
+        if self.check is not None and key not in account.answers:
+            findings = _checked(self.check, msg, account)
+            if findings:
+                account.flagged += 1
+                save_account(context, account, self.state_path, self.scope)
+                return self._refusal(
+                    msg, "its weights fail the weight check: " + "; ".join(findings)
+                )
         reply = call_next(msg, context)
         if reply.has_error():
             return reply
@@ -138,7 +180,11 @@ class _Guard:
         if stored is None and account.remaining == 0:
             account.refused += 1
             save_account(context, account, self.state_path, self.scope)
-            return self._refusal(msg, account)
+            return self._refusal(
+                msg,
+                f"node {account.node_id} has answered its budget of {account.max_answers} "
+                f"distinct weight vectors in run {account.run_id} ({account.bound_bits:,} bits)",
+            )
         values = dict(stored.values) if stored is not None else {}
         for position, record, name, index, value in floats:
             if position not in values:
@@ -161,14 +207,9 @@ class _Guard:
                 self.named.add(name)
                 _LOG.info("lossrecon guard: %s is not a float and passes unguarded", name)
 
-    def _refusal(self, msg: Message, account: Account) -> Message:
+    def _refusal(self, msg: Message, why: str) -> Message:
         app = require("flwr.app", "flower")
-        reason = (
-            f"lossrecon guard: node {account.node_id} has answered its budget of "
-            f"{account.max_answers} distinct weight vectors in run {account.run_id} "
-            f"({account.bound_bits:,} bits); "
-            f"this {msg.metadata.message_type} instruction is refused"
-        )
+        reason = f"lossrecon guard: this {msg.metadata.message_type} instruction is refused: {why}"
         _LOG.warning(reason)
         return app.Message(app.Error(code=REFUSAL_CODE, reason=reason), reply_to=msg)
 
@@ -181,6 +222,8 @@ def loss_guard(
     ranges: Mapping[str, tuple[float, float]] | None = None,
     state_path: str | Path | None = None,
     scope: Scope = "run",
+    check_weights: Any = None,
+    growth: float = 10.0,
 ) -> Mod:
     """A Flower client mod: ``ClientApp(mods=[loss_guard(max_answers=50, bits=16)])``.
 
@@ -188,7 +231,12 @@ def loss_guard(
     in all runs, with ``state_path``); ``bits`` (b) per metric; ``value_range`` the range
     every float metric is reported in, ``ranges`` a range per metric name (say
     ``{"eval_acc": (0.0, 1.0)}``); ``state_path`` a directory where the account is also
-    kept, so that a restarted client remembers what it has answered.
+    kept, so that a restarted client remembers what it has answered. ``check_weights``
+    — the app's model as it initializes it (an ``nn.Module``, say ``Net()``, or a
+    mapping of arrays) — turns on the weight check (:class:`WeightCheck`, a heuristic):
+    weights past ``growth`` times the scale of that initialization and of the rounds
+    accepted, exact-zero or repeated rows, are refused before the app sees them.
     """
     path = Path(state_path) if state_path is not None else None
-    return _Guard(max_answers, bits, value_range, dict(ranges or {}), path, scope)
+    check = None if check_weights is None else WeightCheck(_initial_state(check_weights), growth)
+    return _Guard(max_answers, bits, value_range, dict(ranges or {}), path, scope, check)
