@@ -85,3 +85,46 @@ def test_a_grid_leaves_more_levels_where_the_answer_has_room():
     assert wide.low == 0 and grid.levels < wide.levels <= 2 * grid.levels
     assert float(wide.levels) ** 2 * 1e-6 <= 0.125
     assert widened(PackGrid(1.0, -3, 3), 1, 1e-3).low < -3
+
+
+def test_a_digit_carried_into_its_neighbour_is_caught_on_the_grid():
+    """Photograph patches, normalized as image pipelines do: the first sample read shows
+    only some of the 8-bit levels, so a darker pixel of a later one carries into the
+    next digit. The wide bounds of its unpacked coordinates hid that from its norm
+    check (a sample 1.34 off in one pixel came back with its error bound 0); on the
+    grid the check is tight, and the sample is read again unpacked."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_sample_images
+
+    import lossrecon as lr
+
+    photos, rng = load_sample_images().images, np.random.default_rng(0)
+    crops = []
+    for _ in range(4):
+        photo = photos[rng.integers(len(photos))]
+        top, left = rng.integers(photo.shape[0] - 32), rng.integers(photo.shape[1] - 32)
+        crops.append(photo[top : top + 8, left : left + 8].transpose(2, 0, 1))
+    pixels = np.array(crops, dtype=np.float32) / 255.0
+    x = ((pixels - 0.5) / 0.5).reshape(4, -1).astype(np.float32)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(192, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 32),
+        torch.nn.ReLU(),
+        torch.nn.Linear(32, 10),
+    )
+    classes = np.array([4, 5, 7, 9])
+    client = lr.TorchLossOracle(model, x, classes, torch.nn.CrossEntropyLoss())
+
+    class Undeclared:  # a Flower server is told nothing
+        n_params = client.n_params
+
+        def __call__(self, W):
+            return client(W)
+
+    oracle = Undeclared()
+    rec = lr.attacks.chosen_weights(oracle, [192, 64, 32, 10], bias=True, snap=True)
+    assert lr.evaluate(rec, x, np.eye(10)[classes])["recall"] == 1.0
+    ulp = np.spacing(np.float32(1.0))
+    assert all(np.abs(x - a).max(axis=1).min() <= ulp for a in rec.inputs)

@@ -16,7 +16,15 @@ from lossrecon.attacks.chosen.isolation import Isolated, Reading
 from lossrecon.errors import AttackError
 from lossrecon.precision import in_format
 
-__all__ = ["CONFIDENT", "TWICE", "bounded", "check_consistent", "confident", "read_twice"]
+__all__ = [
+    "CONFIDENT",
+    "TWICE",
+    "bounded",
+    "check_consistent",
+    "confident",
+    "norm_check",
+    "read_twice",
+]
 
 CONFIDENT = 0.05  # the largest error bound, relative to the input, of a sample returned
 TWICE = 8  # windows whose share is asked twice with the same weights, which must agree

@@ -82,6 +82,24 @@ class PackGrid:
         step, offset = self.at(coordinates)
         return offset + index * step
 
+    def snapped(self, inputs: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (K, n) on the grid where their bounds make the grid value certain (under
+        a quarter step, within twice the bound of it), with the grid's own error there;
+        the rest as they are. The check a packed sample must pass on the grid: a digit
+        carried into its neighbour moves a value by whole steps, which the sample's
+        unpacked coordinates' wider bounds can hide and the grid cannot."""
+        everything = np.arange(inputs.shape[1])
+        step, offset = self.at(everything)
+        index = np.round((inputs - offset) / step)
+        values = self.values(index, everything)
+        own = np.broadcast_to(
+            np.asarray(self.error)[everything] if self.per_feature else 0.0, inputs.shape[1:]
+        )
+        sure = (errors < 0.25 * step) & (
+            np.abs(values - inputs) <= np.maximum(2.0 * errors, 1e-3 * step)
+        )
+        return np.where(sure, values, inputs), np.where(sure, own, errors)
+
     def describe(self) -> dict[str, object]:
         """A per-feature grid as JSON: its steps, offsets and levels."""
         return {

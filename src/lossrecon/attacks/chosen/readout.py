@@ -2,7 +2,8 @@
 
 What it reads through the windows it is handed: labels (:mod:`.labels`), a norm query
 and every coordinate (:mod:`.coordinates`), then each sample's check (:mod:`.checks`).
-A packed sample that fails is read again one coordinate a query (a value past the
+A packed sample that fails, or whose norm query is not reproduced once its values are
+put on the grid, is read again one coordinate a query (a value past the
 levels the first samples showed carries into the next digit and still decodes); where
 the answers are noisy, a sample whose bound is too wide is read again and averaged.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossrecon.attacks.chosen.checks import CONFIDENT, confident
+from lossrecon.attacks.chosen.checks import CONFIDENT, confident, norm_check
 from lossrecon.attacks.chosen.client import NOISE_READS
 from lossrecon.attacks.chosen.coordinates import CoordinateReader
 from lossrecon.attacks.chosen.isolation import Isolated, Reading
@@ -44,7 +45,12 @@ class InputReadout:
             return confident(client, isolated, reader.norms, labels.ok, inputs, errors)
 
         ok = checked()
-        carried = np.flatnonzero(~ok & (reader.packed > 0))
+        packed = reader.packed > 0
+        failed = ~ok & packed
+        if reader.grid is not None and np.any(packed & ok):
+            tight = norm_check(client, reader.norms, *reader.grid.snapped(inputs, errors))
+            failed |= ~tight & packed
+        carried = np.flatnonzero(failed)
         if len(carried):
             reader.reread(carried, inputs, errors, "unpacked")
             reader.packed[carried] = 0.0
