@@ -97,6 +97,22 @@ def test_noise_costs_precision_not_confidence():
     assert report["precision"] == 1.0 and report["recall"] >= 0.9
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: behind relative noise of 1e-2 on a small network the checks pass "
+    "two samples 72 % and 98 % off, outside their error bounds (docs/bench.md)",
+)
+def test_heavy_noise_returns_nothing_wrong():
+    data = lr.synthetic(20, 8, 2, random_state=1)
+    net = lr.ReLUNetwork([8, 6, 4, 2], bias=True)
+    plain = lr.NumpyLossOracle(net, data.inputs, data.targets)
+    rec = run(NoisyLoss(plain, 1e-2, random_state=0), net)
+    bounds = rec.stats.input_error_bounds
+    for a, bound in zip(rec.inputs, bounds if bounds is not None else [], strict=True):
+        nearest = data.inputs[np.argmin(np.abs(data.inputs - a).max(axis=1))]
+        assert np.all(np.abs(nearest - a) <= bound + 1e-12)
+
+
 def test_the_method_is_the_one_the_architecture_allows_and_said():
     data = lr.synthetic(10, 4, 2, random_state=6)
     hat_net = lr.ReLUNetwork([4, 5, 2], bias=True)  # one hidden layer
