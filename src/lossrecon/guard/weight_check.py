@@ -4,8 +4,8 @@ A heuristic, not a guarantee: it flags weights far outside the scale of the mode
 initialization and of the rounds it has accepted before (a gate's large weights and
 biases), weight matrices with an exact-zero row or two identical rows (units switched
 off or copied to drive one sample alone), and values that are not finite. An attacker who
-knows the check can keep inside it — smaller weights cost it precision and queries, not
-the data — so the guard's bound in bits, not this check, is the guarantee.
+knows the check may keep inside it (what that costs the attack is not measured yet), so
+the guard's bound in bits, not this check, is the guarantee.
 """
 
 from __future__ import annotations
